@@ -1,0 +1,337 @@
+//! The accounts actor: users, password hashes (Argon2id) and API tokens. One actor, so that
+//! "is this email taken" and "take it" happen as one step. Argon2id runs on the blocking pool,
+//! never on the actor's thread; the actor only checks and writes.
+//!
+//! Token authentication does not go through the actor: `Tokens` answers from a DashMap of token
+//! hashes in front of the store, so the hot path is one SHA-256 and one map look-up.
+
+use crate::audit::{self, Event};
+use crate::crypto::random_bytes;
+use crate::error::{DomainError, DomainResult};
+use crate::input::{Credentials, NewUser, Password};
+use crate::model::*;
+use crate::registry::new_org_changes;
+use crate::store::{keys, Changes, Store};
+use crate::crypto::Keyring;
+use actix::prelude::*;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+pub type TokenHash = [u8; 32];
+
+fn argon2() -> DomainResult<Argon2<'static>> {
+    // OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane (~16 ms here). Do not lower it.
+    let params = Params::new(19_456, 2, 1, None).map_err(|e| DomainError::internal("argon2", e))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hash a password with Argon2id into a PHC string (blocking: call from the blocking pool).
+pub fn hash_password(password: &[u8]) -> DomainResult<String> {
+    let mut salt = [0u8; 16];
+    random_bytes(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| DomainError::internal("salt", e))?;
+    Ok(argon2()?
+        .hash_password(password, &salt)
+        .map_err(|e| DomainError::internal("argon2", e))?
+        .to_string())
+}
+
+/// Check a password against a PHC string (blocking: call from the blocking pool).
+pub fn verify_password(password: &[u8], phc: &str) -> bool {
+    match (PasswordHash::new(phc), argon2()) {
+        (Ok(parsed), Ok(a)) => a.verify_password(password, &parsed).is_ok(),
+        _ => false,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> DomainResult<T> + Send + 'static,
+) -> DomainResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DomainError::internal("blocking pool", e))?
+}
+
+pub fn hash_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Token -> user, answered from memory after the first use of a token.
+pub struct Tokens {
+    cache: DashMap<TokenHash, UserId>,
+    store: Store,
+}
+
+impl Tokens {
+    pub fn new(store: Store) -> Self {
+        Tokens {
+            cache: DashMap::new(),
+            store,
+        }
+    }
+
+    /// The user a token belongs to, or `None` for a token that is malformed, unknown or revoked.
+    pub fn authenticate(&self, token: &str) -> DomainResult<Option<(UserId, TokenHash)>> {
+        if token.len() != 40 || !token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Ok(None);
+        }
+        let hash = hash_token(token);
+        if let Some(user) = self.cache.get(&hash) {
+            return Ok(Some((*user, hash)));
+        }
+        // The store is read while the entry is locked, and `revoke` deletes from the store before
+        // the cache: a revoked token can never be put back into the cache by a racing reader.
+        match self.cache.entry(hash) {
+            Entry::Occupied(e) => Ok(Some((*e.get(), hash))),
+            Entry::Vacant(v) => match self.store.get::<TokenRecord>(&keys::token(&hash))? {
+                Some(rec) => {
+                    v.insert(rec.user);
+                    Ok(Some((rec.user, hash)))
+                }
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn forget(&self, hash: &TokenHash) {
+        self.cache.remove(hash);
+    }
+}
+
+/// A new API token: 160 random bits as 40 lowercase hex characters.
+fn new_token() -> DomainResult<Zeroizing<String>> {
+    let mut raw = [0u8; 20];
+    random_bytes(&mut raw)?;
+    Ok(Zeroizing::new(hex::encode(raw)))
+}
+
+/// What register and login answer. The token is shown this once; only its hash is stored.
+pub struct Session {
+    pub token: Zeroizing<String>,
+    pub user: User,
+    pub organization: Option<Organization>,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Session>")]
+pub struct Register {
+    pub input: NewUser,
+    pub ip: Option<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Session>")]
+pub struct Login {
+    pub input: Credentials,
+    pub ip: Option<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct Logout {
+    pub caller: Caller,
+    pub token: TokenHash,
+}
+
+pub struct AccountsActor {
+    store: Store,
+    keyring: Arc<Keyring>,
+    tokens: Arc<Tokens>,
+    /// Verified against when the email is unknown, so that costs the same as a wrong password.
+    dummy_hash: Arc<String>,
+}
+
+impl AccountsActor {
+    pub fn new(store: Store, keyring: Arc<Keyring>, tokens: Arc<Tokens>) -> DomainResult<Self> {
+        Ok(AccountsActor {
+            store,
+            keyring,
+            tokens,
+            dummy_hash: Arc::new(hash_password(b"keynest dummy password")?),
+        })
+    }
+
+    fn user_by_email(&self, email: &str) -> DomainResult<Option<User>> {
+        let id: Option<UserId> = self.store.get(&keys::email(&email.to_lowercase()))?;
+        match id {
+            Some(id) => self.store.user(id),
+            None => Ok(None),
+        }
+    }
+
+    fn check_unique(&self, input: &NewUser) -> DomainResult<()> {
+        if self.store.contains(&keys::email(&input.email.lower()))? {
+            return Err(DomainError::conflict(
+                "email",
+                "A user with this email already exists.",
+            ));
+        }
+        if self
+            .store
+            .contains(&keys::username(&input.username.to_lowercase()))?
+        {
+            return Err(DomainError::conflict(
+                "username",
+                "A user with this username already exists.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn issue_token(&self, changes: &mut Changes, user: UserId) -> DomainResult<Zeroizing<String>> {
+        let token = new_token()?;
+        let rec = TokenRecord {
+            user,
+            created_at: Ts::now(),
+        };
+        changes.put(keys::token(&hash_token(&token)), &rec)?;
+        Ok(token)
+    }
+
+    /// Write the user, their first token, their personal organization and the audit entries as
+    /// one batch. Runs on the actor, so the uniqueness check and the write are one step.
+    fn insert_user(&self, input: NewUser, hash: String, ip: Option<String>) -> DomainResult<Session> {
+        self.check_unique(&input)?;
+        let now = Ts::now();
+        let user = User {
+            id: UserId(self.store.next_id("user")?),
+            username: input.username,
+            email: input.email.as_str().to_string(),
+            first_name: input.first_name,
+            last_name: input.last_name,
+            password_hash: hash,
+            date_joined: now,
+            last_login: None,
+            is_active: true,
+        };
+        let mut changes = Changes::new();
+        changes.put(keys::user(user.id), &user)?;
+        changes.put(keys::email(&input.email.lower()), &user.id)?;
+        changes.put(keys::username(&user.username.to_lowercase()), &user.id)?;
+        let token = self.issue_token(&mut changes, user.id)?;
+        let owner = if user.first_name.is_empty() {
+            &user.username
+        } else {
+            &user.first_name
+        };
+        let org = new_org_changes(
+            &self.store,
+            &self.keyring,
+            &mut changes,
+            &user,
+            format!("{owner}'s Organization"),
+            String::new(),
+            ip.clone(),
+        )?;
+        let event = Event::new(None, "user_registered", "user", user.id.0)
+            .detail("username", &user.username);
+        audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
+        self.store.apply(changes)?;
+        Ok(Session {
+            token,
+            user,
+            organization: Some(org),
+        })
+    }
+
+    fn finish_login(&self, user: Option<User>, ok: bool, ip: Option<String>) -> DomainResult<Session> {
+        let bad = || DomainError::Unauthorized("Invalid email or password.".into());
+        let mut user = user.ok_or_else(bad)?;
+        let mut changes = Changes::new();
+        if !ok || !user.is_active {
+            let event = Event::new(None, "user_login_failed", "user", user.id.0);
+            audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
+            self.store.apply(changes)?;
+            return Err(bad());
+        }
+        // Re-read: the user may have changed while the hash was being checked.
+        user = self.store.user(user.id)?.ok_or_else(bad)?;
+        user.last_login = Some(Ts::now());
+        changes.put(keys::user(user.id), &user)?;
+        let token = self.issue_token(&mut changes, user.id)?;
+        let event = Event::new(None, "user_login", "user", user.id.0);
+        audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
+        self.store.apply(changes)?;
+        Ok(Session {
+            token,
+            user,
+            organization: None,
+        })
+    }
+}
+
+impl Actor for AccountsActor {
+    type Context = Context<Self>;
+}
+
+/// Wait for the store to make what was applied durable, then answer.
+fn durable<A: Actor, T: 'static>(store: Store, result: DomainResult<T>) -> ResponseActFuture<A, DomainResult<T>> {
+    Box::pin(actix::fut::wrap_future(async move {
+        let out = result?;
+        store.flush().await?;
+        Ok(out)
+    }
+    ))
+}
+
+impl Handler<Register> for AccountsActor {
+    type Result = ResponseActFuture<Self, DomainResult<Session>>;
+
+    fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.check_unique(&msg.input) {
+            return Box::pin(actix::fut::ready(Err(e)));
+        }
+        let password = msg.input.password.0.clone();
+        let hashing = blocking(move || hash_password(password.as_bytes()));
+        Box::pin(hashing.into_actor(self).then(move |hash, act, _| {
+            let result = hash.and_then(|h| act.insert_user(msg.input, h, msg.ip));
+            durable(act.store.clone(), result)
+        }))
+    }
+}
+
+impl Handler<Login> for AccountsActor {
+    type Result = ResponseActFuture<Self, DomainResult<Session>>;
+
+    fn handle(&mut self, msg: Login, _: &mut Self::Context) -> Self::Result {
+        let user = match self.user_by_email(&msg.input.email) {
+            Ok(u) => u,
+            Err(e) => return Box::pin(actix::fut::ready(Err(e))),
+        };
+        let phc = user
+            .as_ref()
+            .map(|u| Arc::new(u.password_hash.clone()))
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let Password(password) = msg.input.password;
+        let checking = blocking(move || Ok(verify_password(password.as_bytes(), &phc)));
+        let ip = msg.ip;
+        Box::pin(checking.into_actor(self).then(move |ok, act, _| {
+            let result = ok.and_then(|ok| act.finish_login(user, ok, ip));
+            durable(act.store.clone(), result)
+        }))
+    }
+}
+
+impl Handler<Logout> for AccountsActor {
+    type Result = ResponseActFuture<Self, DomainResult<()>>;
+
+    fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
+        let result = (|| {
+            let user = self.store.user(msg.caller.user)?;
+            let mut changes = Changes::new();
+            changes.del(keys::token(&msg.token));
+            let event = Event::new(None, "user_logout", "user", msg.caller.user.0);
+            audit::record(&self.store, &mut changes, user.as_ref(), msg.caller.ip, event)?;
+            self.store.apply(changes)?;
+            // Store first, cache second: see `Tokens::authenticate`.
+            self.tokens.forget(&msg.token);
+            Ok(())
+        })();
+        durable(self.store.clone(), result)
+    }
+}

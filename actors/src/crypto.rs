@@ -1,0 +1,346 @@
+//! The key hierarchy (DESIGN.md, "Keys and encryption"): a master key (KEK) seals one random
+//! data key (DEK) per organization and version; a DEK seals variable values. Everything sealed
+//! here is XChaCha20-Poly1305 with a fresh random 24-byte nonce and associated data naming where
+//! the blob lives, so a blob copied onto another record, organization or version fails to open.
+//!
+//! Blob layout: `[FORMAT][key version: u32 BE][nonce: 24][ciphertext + tag: 16]`.
+//! Key material zeroizes on drop and never prints: `Debug` is redacted on every type here.
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::{EnvId, OrgId, VarId};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use std::fmt;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+const FORMAT: u8 = 1;
+const NONCE_LEN: usize = 24;
+const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
+pub const TAG_LEN: usize = 16;
+
+/// Fill `buf` from the operating system's random source.
+pub fn random_bytes(buf: &mut [u8]) -> DomainResult<()> {
+    getrandom::fill(buf).map_err(|e| DomainError::internal("os random source", e))
+}
+
+/// A 256-bit key and its cipher; the cipher zeroizes its copy of the key on drop.
+struct SealingKey {
+    version: u32,
+    cipher: XChaCha20Poly1305,
+}
+
+impl SealingKey {
+    fn new(version: u32, bytes: &[u8; 32]) -> Self {
+        SealingKey {
+            version,
+            cipher: XChaCha20Poly1305::new(Key::from_slice(bytes)),
+        }
+    }
+
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> DomainResult<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        random_bytes(&mut nonce)?;
+        let ct = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| DomainError::Internal("seal failed".into()))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
+        out.push(FORMAT);
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    fn open(&self, blob: &[u8], aad: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>> {
+        let (version, nonce, ct) = split(blob)?;
+        if version != self.version {
+            return Err(DomainError::Internal("a sealed value names another key version".into()));
+        }
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| DomainError::Internal("a sealed value failed to open".into()))
+    }
+}
+
+/// The blob's key version, nonce and ciphertext, after checking its format byte and length.
+fn split(blob: &[u8]) -> DomainResult<(u32, &[u8], &[u8])> {
+    if blob.len() < HEADER_LEN + TAG_LEN || blob[0] != FORMAT {
+        return Err(DomainError::Internal("sealed blob has an unknown format".into()));
+    }
+    let version = u32::from_be_bytes([blob[1], blob[2], blob[3], blob[4]]);
+    Ok((version, &blob[5..HEADER_LEN], &blob[HEADER_LEN..]))
+}
+
+/// The version of the key that sealed `blob`.
+pub fn key_version(blob: &[u8]) -> DomainResult<u32> {
+    split(blob).map(|(v, _, _)| v)
+}
+
+/// The master key: 32 bytes, from `KEYNEST_MASTER_KEY` (64 hex chars) or a key file.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+impl MasterKey {
+    pub fn from_hex(s: &str) -> Result<MasterKey, String> {
+        let s = s.trim();
+        if s.len() != 64 {
+            return Err(format!(
+                "the master key must be 64 hex characters, got {}",
+                s.len()
+            ));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(s, &mut key[..])
+            .map_err(|_| "the master key must be 64 hex characters".to_string())?;
+        Ok(MasterKey(key))
+    }
+
+    pub fn generate() -> DomainResult<MasterKey> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        random_bytes(&mut key[..])?;
+        Ok(MasterKey(key))
+    }
+
+    /// Read the key file at `path`, or create it (mode 0600) with a new random key when it does
+    /// not exist. Returns the key and whether it was created.
+    pub fn load_or_create(path: &Path) -> Result<(MasterKey, bool), String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                MasterKey::from_hex(&text)
+                    .map(|k| (k, false))
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = MasterKey::generate().map_err(|e| e.to_string())?;
+                let hex = Zeroizing::new(hex::encode(&key.0[..]));
+                write_private(path, hex.as_bytes())
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                Ok((key, true))
+            }
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+}
+
+/// Create `path` with mode 0600 (never readable by others, not even for a moment) and sync it.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// The KEK: seals data keys and the check value; never touches a variable's value.
+pub struct Keyring {
+    kek: SealingKey,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyring(<redacted>)")
+    }
+}
+
+const CHECK_AAD: &[u8] = b"keynest/check/v1";
+const CHECK_PLAINTEXT: &[u8] = b"keynest master key check";
+
+impl Keyring {
+    pub fn new(master: &MasterKey) -> Keyring {
+        Keyring {
+            kek: SealingKey::new(0, &master.0),
+        }
+    }
+
+    /// A sealed known value, stored once, so that a wrong master key is caught at start.
+    pub fn check_value(&self) -> DomainResult<Vec<u8>> {
+        self.kek.seal(CHECK_PLAINTEXT, CHECK_AAD)
+    }
+
+    pub fn verify_check_value(&self, blob: &[u8]) -> bool {
+        matches!(self.kek.open(blob, CHECK_AAD), Ok(p) if p.as_slice() == CHECK_PLAINTEXT)
+    }
+
+    fn dek_aad(org: OrgId, version: u32) -> Vec<u8> {
+        let mut aad = b"keynest/dek/v1".to_vec();
+        aad.extend_from_slice(&org.be());
+        aad.extend_from_slice(&version.to_be_bytes());
+        aad
+    }
+
+    /// A new random data key for `org`, returned sealed (to store) and open (to use).
+    pub fn new_data_key(&self, org: OrgId, version: u32) -> DomainResult<(Vec<u8>, DataKey)> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        random_bytes(&mut bytes[..])?;
+        let sealed = self.kek.seal(&bytes[..], &Self::dek_aad(org, version))?;
+        Ok((sealed, DataKey::from_bytes(org, version, &bytes)))
+    }
+
+    pub fn open_data_key(&self, org: OrgId, version: u32, sealed: &[u8]) -> DomainResult<DataKey> {
+        let bytes = self.kek.open(sealed, &Self::dek_aad(org, version))?;
+        let arr: &[u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| DomainError::Internal("a data key has the wrong length".into()))?;
+        Ok(DataKey::from_bytes(org, version, arr))
+    }
+}
+
+/// Where a value lives; the associated data every seal and open of a value is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueSlot {
+    pub org: OrgId,
+    pub env: EnvId,
+    pub var: VarId,
+    pub version: u32,
+}
+
+impl ValueSlot {
+    fn aad(&self) -> [u8; 40] {
+        let mut aad = [0u8; 40];
+        aad[..8].copy_from_slice(b"kn/val/1");
+        aad[8..16].copy_from_slice(&self.org.be());
+        aad[16..24].copy_from_slice(&self.env.be());
+        aad[24..32].copy_from_slice(&self.var.be());
+        aad[32..36].copy_from_slice(&self.version.to_be_bytes());
+        aad
+    }
+}
+
+/// One organization's data key at one version.
+pub struct DataKey {
+    org: OrgId,
+    key: SealingKey,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey(org {}, v{}, <redacted>)", self.org, self.key.version)
+    }
+}
+
+impl DataKey {
+    fn from_bytes(org: OrgId, version: u32, bytes: &[u8; 32]) -> DataKey {
+        DataKey {
+            org,
+            key: SealingKey::new(version, bytes),
+        }
+    }
+
+    pub fn version(&self) -> u32 {
+        self.key.version
+    }
+
+    pub fn seal(&self, slot: ValueSlot, plaintext: &str) -> DomainResult<Vec<u8>> {
+        debug_assert_eq!(slot.org, self.org);
+        self.key.seal(plaintext.as_bytes(), &slot.aad())
+    }
+
+    pub fn open(&self, slot: ValueSlot, blob: &[u8]) -> DomainResult<Zeroizing<String>> {
+        let bytes = self.key.open(blob, &slot.aad())?;
+        String::from_utf8(bytes.to_vec())
+            .map(Zeroizing::new)
+            .map_err(|_| DomainError::Internal("a sealed value is not UTF-8".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyring() -> Keyring {
+        Keyring::new(&MasterKey::generate().expect("random"))
+    }
+
+    fn slot(var: u64, version: u32) -> ValueSlot {
+        ValueSlot {
+            org: OrgId(1),
+            env: EnvId(2),
+            var: VarId(var),
+            version,
+        }
+    }
+
+    #[test]
+    fn seal_open_round_trip_keeps_bytes_exact() {
+        let (_, dek) = keyring().new_data_key(OrgId(1), 1).expect("dek");
+        for value in ["", " padded ", "multi\nline\r\n", "ünïcødé ✓", &"x".repeat(65536)] {
+            let blob = dek.seal(slot(3, 1), value).expect("seal");
+            assert_eq!(dek.open(slot(3, 1), &blob).expect("open").as_str(), value);
+            if value.len() >= 8 {
+                assert!(!blob.windows(value.len()).any(|w| w == value.as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn ciphertext_moved_to_another_record_fails_to_open() {
+        let (_, dek) = keyring().new_data_key(OrgId(1), 1).expect("dek");
+        let blob = dek.seal(slot(3, 1), "s3cret").expect("seal");
+        assert!(dek.open(slot(4, 1), &blob).is_err(), "other variable");
+        assert!(dek.open(slot(3, 2), &blob).is_err(), "other version");
+        let other_env = ValueSlot { env: EnvId(9), ..slot(3, 1) };
+        assert!(dek.open(other_env, &blob).is_err(), "other environment");
+    }
+
+    #[test]
+    fn a_data_key_opens_only_under_its_org_version_and_master_key() {
+        let ring = keyring();
+        let (sealed, _) = ring.new_data_key(OrgId(1), 1).expect("dek");
+        assert!(ring.open_data_key(OrgId(1), 1, &sealed).is_ok());
+        assert!(ring.open_data_key(OrgId(2), 1, &sealed).is_err());
+        assert!(ring.open_data_key(OrgId(1), 2, &sealed).is_err());
+        assert!(keyring().open_data_key(OrgId(1), 1, &sealed).is_err());
+    }
+
+    #[test]
+    fn check_value_detects_a_wrong_master_key() {
+        let ring = keyring();
+        let check = ring.check_value().expect("check");
+        assert!(ring.verify_check_value(&check));
+        assert!(!keyring().verify_check_value(&check));
+    }
+
+    #[test]
+    fn tampered_or_truncated_blobs_fail_cleanly() {
+        let (_, dek) = keyring().new_data_key(OrgId(1), 1).expect("dek");
+        let blob = dek.seal(slot(3, 1), "value").expect("seal");
+        for i in 0..blob.len() {
+            let mut bad = blob.clone();
+            bad[i] ^= 1;
+            assert!(dek.open(slot(3, 1), &bad).is_err(), "flipped byte {i}");
+        }
+        for n in 0..blob.len() {
+            assert!(dek.open(slot(3, 1), &blob[..n]).is_err(), "truncated to {n}");
+        }
+    }
+
+    #[test]
+    fn master_key_hex_parsing() {
+        assert!(MasterKey::from_hex(&"ab".repeat(32)).is_ok());
+        assert!(MasterKey::from_hex("abc").is_err());
+        assert!(MasterKey::from_hex(&"zz".repeat(32)).is_err());
+        assert!(!format!("{:?}", MasterKey::from_hex(&"ab".repeat(32)).expect("k")).contains("ab"));
+    }
+}

@@ -1,0 +1,857 @@
+//! The organization actor: one per organization, the only writer of everything the organization
+//! owns (its record, projects, environments, variables and their values). It checks the caller's
+//! role on every message, seals and opens values with the organization's data key, and writes
+//! each change together with its audit entry as one atomic batch, answering only once the batch
+//! is durable. Two writes to one organization never race; different organizations run on
+//! different arbiters in parallel.
+
+use crate::audit::{self, Event};
+use crate::crypto::{key_version, DataKey, ValueSlot};
+use crate::error::{DomainError, DomainResult};
+use crate::input::*;
+use crate::model::*;
+use crate::page::{PageRequest, Paged, Window};
+use crate::store::{self, keys, Changes, Store, LOC_ENV, LOC_PROJECT, LOC_VAR};
+use actix::prelude::*;
+use std::collections::BTreeMap;
+
+pub struct OrgActor {
+    id: OrgId,
+    store: Store,
+    /// Data keys by version; new values are sealed with the newest.
+    keys: BTreeMap<u32, DataKey>,
+    deleted: bool,
+}
+
+impl Actor for OrgActor {
+    type Context = Context<Self>;
+}
+
+type Write<T> = ResponseFuture<DomainResult<T>>;
+
+impl OrgActor {
+    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>) -> Self {
+        OrgActor {
+            id,
+            store,
+            keys: deks.into_iter().map(|k| (k.version(), k)).collect(),
+            deleted: false,
+        }
+    }
+
+    fn org(&self) -> DomainResult<Organization> {
+        if self.deleted {
+            return Err(DomainError::NotFound("organization"));
+        }
+        self.store
+            .org(self.id)?
+            .ok_or(DomainError::NotFound("organization"))
+    }
+
+    /// The caller's role here. Not being a member looks exactly like the id not existing.
+    /// `what` names the record asked for, so the answer reads the same as for a missing id.
+    fn role(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
+        if self.deleted {
+            return Err(DomainError::NotFound(what));
+        }
+        self.store
+            .membership(self.id, caller.user)?
+            .map(|m| m.role)
+            .ok_or(DomainError::NotFound(what))
+    }
+
+    fn writer(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
+        let role = self.role(caller, what)?;
+        if !role.can_write() {
+            return Err(DomainError::Forbidden(
+                "Viewers cannot change anything in this organization.".into(),
+            ));
+        }
+        Ok(role)
+    }
+
+    fn admin(&self, caller: &Caller, what: &'static str, action: &str) -> DomainResult<()> {
+        if !self.role(caller, what)?.is_admin() {
+            return Err(DomainError::Forbidden(format!("Only admins can {action}.")));
+        }
+        Ok(())
+    }
+
+    fn name_of(&self, user: UserId) -> DomainResult<String> {
+        Ok(self
+            .store
+            .user(user)?
+            .map(|u| u.display_name())
+            .unwrap_or_default())
+    }
+
+    fn owned(&self, kind: u8, id: u64, what: &'static str) -> DomainResult<store::Loc> {
+        match self.store.locate(kind, id)? {
+            Some(loc) if loc.org == self.id => Ok(loc),
+            _ => Err(DomainError::NotFound(what)),
+        }
+    }
+
+    fn project(&self, id: ProjectId) -> DomainResult<Project> {
+        self.owned(LOC_PROJECT, id.0, "project")?;
+        self.store
+            .get(&keys::project(self.id, id))?
+            .ok_or(DomainError::NotFound("project"))
+    }
+
+    fn environment(&self, id: EnvId) -> DomainResult<Environment> {
+        let loc = self.owned(LOC_ENV, id.0, "environment")?;
+        self.store
+            .get(&keys::env(ProjectId(loc.parent), id))?
+            .ok_or(DomainError::NotFound("environment"))
+    }
+
+    fn variable(&self, id: VarId) -> DomainResult<Variable> {
+        let loc = self.owned(LOC_VAR, id.0, "variable")?;
+        self.store
+            .get(&keys::var(EnvId(loc.parent), id))?
+            .ok_or(DomainError::NotFound("variable"))
+    }
+
+    fn record(&self, changes: &mut Changes, caller: &Caller, event: Event) -> DomainResult<()> {
+        let who = self.store.user(caller.user)?;
+        audit::record(&self.store, changes, who.as_ref(), caller.ip.clone(), event)
+    }
+
+    fn event(&self, action: &'static str, target_type: &'static str, id: u64) -> Event {
+        Event::new(Some(self.id), action, target_type, id)
+    }
+
+    /// Apply a change atomically and answer once it is durable. The flush runs on sled's pool
+    /// and is shared by concurrent writers, so the actor moves on to its next message at once.
+    fn commit<T: Send + 'static>(&self, change: DomainResult<(Changes, T)>) -> Write<T> {
+        let store = self.store.clone();
+        let applied = change.and_then(|(changes, out)| store.apply(changes).map(|_| out));
+        Box::pin(async move {
+            let out = applied?;
+            store.flush().await?;
+            Ok(out)
+        })
+    }
+
+    // ---- views ----
+
+    fn org_view(&self, org: &Organization, role: Role) -> DomainResult<OrgView> {
+        Ok(OrgView {
+            id: org.id,
+            name: org.name.clone(),
+            description: org.description.clone(),
+            created_at: org.created_at.rfc3339(),
+            updated_at: org.updated_at.rfc3339(),
+            member_count: self.store.count(&keys::members(self.id))?,
+            project_count: self.store.count(&keys::projects(self.id))?,
+            user_role: role,
+        })
+    }
+
+    fn project_view(&self, org: &Organization, p: &Project) -> DomainResult<ProjectView> {
+        Ok(ProjectView {
+            id: p.id,
+            name: p.name.clone(),
+            description: p.description.clone(),
+            organization: org.id,
+            organization_name: org.name.clone(),
+            created_at: p.created_at.rfc3339(),
+            updated_at: p.updated_at.rfc3339(),
+            created_by_name: self.name_of(p.created_by)?,
+            environment_count: self.store.count(&keys::envs(p.id))?,
+        })
+    }
+
+    fn env_view(&self, e: &Environment, project_name: &str) -> DomainResult<EnvironmentView> {
+        Ok(EnvironmentView {
+            id: e.id,
+            name: e.name.clone(),
+            project: e.project,
+            project_name: project_name.to_string(),
+            environment_type: e.environment_type,
+            description: e.description.clone(),
+            created_at: e.created_at.rfc3339(),
+            updated_at: e.updated_at.rfc3339(),
+            created_by_name: self.name_of(e.created_by)?,
+            variable_count: self.store.count(&keys::vars(e.id))?,
+        })
+    }
+
+    fn slot(v: &Variable) -> ValueSlot {
+        ValueSlot {
+            org: v.org,
+            env: v.env,
+            var: v.id,
+            version: v.version,
+        }
+    }
+
+    fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
+        let version = key_version(&v.sealed)?;
+        let key = self
+            .keys
+            .get(&version)
+            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key v{version}", self.id)))?;
+        let plain = key.open(Self::slot(v), &v.sealed)?;
+        Ok(SecretValue::new(plain.as_str().to_string()))
+    }
+
+    fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
+        let key = self
+            .keys
+            .values()
+            .next_back()
+            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key", self.id)))?;
+        key.seal(Self::slot(v), value.expose())
+    }
+
+    fn var_view(&self, v: &Variable, env_name: &str, reveal: bool) -> DomainResult<VariableView> {
+        Ok(VariableView {
+            id: v.id,
+            key: v.key.clone(),
+            decrypted_value: if reveal { Some(self.open(v)?) } else { None },
+            environment: v.env,
+            environment_name: env_name.to_string(),
+            version: v.version,
+            created_at: v.created_at.rfc3339(),
+            updated_at: v.updated_at.rfc3339(),
+            created_by_name: self.name_of(v.created_by)?,
+        })
+    }
+
+    // ---- removal, shared by the deletes of each level ----
+
+    fn remove_variable(&self, c: &mut Changes, v: &Variable) {
+        c.del(keys::var(v.env, v.id));
+        c.del(keys::var_key(v.env, &v.key));
+        c.del(keys::loc(LOC_VAR, v.id.0));
+    }
+
+    fn remove_environment(&self, c: &mut Changes, e: &Environment) -> DomainResult<usize> {
+        let mut n = 0;
+        for v in self.store.scan::<Variable>(&keys::vars(e.id)) {
+            self.remove_variable(c, &v?);
+            n += 1;
+        }
+        c.del(keys::env(e.project, e.id));
+        c.del(keys::env_name(e.project, &e.name.to_lowercase()));
+        c.del(keys::loc(LOC_ENV, e.id.0));
+        Ok(n)
+    }
+
+    fn remove_project(&self, c: &mut Changes, p: &Project) -> DomainResult<()> {
+        for e in self.store.scan::<Environment>(&keys::envs(p.id)) {
+            self.remove_environment(c, &e?)?;
+        }
+        c.del(keys::project(self.id, p.id));
+        c.del(keys::loc(LOC_PROJECT, p.id.0));
+        Ok(())
+    }
+}
+
+fn refuse_move(field: &str, what: &str) -> DomainError {
+    DomainError::invalid(field, format!("A {what} cannot be moved; this field cannot be changed."))
+}
+
+fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
+    haystack.to_lowercase().contains(needle_lower)
+}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<OrgView>")]
+pub struct GetOrganization {
+    pub caller: Caller,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<OrgView>")]
+pub struct UpdateOrganization {
+    pub caller: Caller,
+    pub patch: NamePatch,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct DeleteOrganization {
+    pub caller: Caller,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Paged<ProjectView>>")]
+pub struct ListProjects {
+    pub caller: Caller,
+    /// Lower-cased search text, matched against name and description.
+    pub search: Option<String>,
+    pub window: Window,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<ProjectView>")]
+pub struct CreateProject {
+    pub caller: Caller,
+    pub input: NewProject,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<ProjectView>")]
+pub struct GetProject {
+    pub caller: Caller,
+    pub id: ProjectId,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<ProjectView>")]
+pub struct UpdateProject {
+    pub caller: Caller,
+    pub id: ProjectId,
+    pub patch: ProjectPatch,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct DeleteProject {
+    pub caller: Caller,
+    pub id: ProjectId,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Paged<EnvironmentView>>")]
+pub struct ListEnvironments {
+    pub caller: Caller,
+    pub project: Option<ProjectId>,
+    pub environment_type: Option<EnvironmentType>,
+    pub window: Window,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<EnvironmentView>")]
+pub struct CreateEnvironment {
+    pub caller: Caller,
+    pub input: NewEnvironment,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<EnvironmentView>")]
+pub struct GetEnvironment {
+    pub caller: Caller,
+    pub id: EnvId,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<EnvironmentView>")]
+pub struct UpdateEnvironment {
+    pub caller: Caller,
+    pub id: EnvId,
+    pub patch: EnvironmentPatch,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct DeleteEnvironment {
+    pub caller: Caller,
+    pub id: EnvId,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Paged<VariableView>>")]
+pub struct ListVariables {
+    pub caller: Caller,
+    pub env: EnvId,
+    pub page: PageRequest,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<VariableView>")]
+pub struct CreateVariable {
+    pub caller: Caller,
+    pub input: NewVariable,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<VariableView>")]
+pub struct GetVariable {
+    pub caller: Caller,
+    pub id: VarId,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<VariableView>")]
+pub struct UpdateVariable {
+    pub caller: Caller,
+    pub id: VarId,
+    pub patch: VariablePatch,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct DeleteVariable {
+    pub caller: Caller,
+    pub id: VarId,
+}
+
+// ---- handlers, in the order of the messages -------------------------------------------------
+
+impl Handler<GetOrganization> for OrgActor {
+    type Result = DomainResult<OrgView>;
+
+    fn handle(&mut self, msg: GetOrganization, _: &mut Self::Context) -> Self::Result {
+        let role = self.role(&msg.caller, "organization")?;
+        self.org_view(&self.org()?, role)
+    }
+}
+
+impl Handler<UpdateOrganization> for OrgActor {
+    type Result = Write<OrgView>;
+
+    fn handle(&mut self, msg: UpdateOrganization, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let role = self.writer(&msg.caller, "organization")?;
+            let mut org = self.org()?;
+            if let Some(name) = msg.patch.name {
+                org.name = name;
+            }
+            if let Some(d) = msg.patch.description {
+                org.description = d;
+            }
+            org.updated_at = Ts::now();
+            let mut c = Changes::new();
+            c.put(keys::org(self.id), &org)?;
+            let ev = self.event("organization_updated", "organization", self.id.0).detail("name", &org.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.org_view(&org, role)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<DeleteOrganization> for OrgActor {
+    type Result = Write<()>;
+
+    fn handle(&mut self, msg: DeleteOrganization, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            self.admin(&msg.caller, "organization", "delete the organization")?;
+            let org = self.org()?;
+            let mut c = Changes::new();
+            for p in self.store.scan::<Project>(&keys::projects(self.id)) {
+                self.remove_project(&mut c, &p?)?;
+            }
+            for k in self.store.scan_keys(&keys::members(self.id)) {
+                let user = UserId(store::id_from(&k?)?);
+                c.del(keys::member(self.id, user));
+                c.del(keys::user_org(user, self.id));
+            }
+            for k in self.store.scan_keys(&keys::deks(self.id)) {
+                c.del([keys::deks(self.id), k?.to_vec()].concat());
+            }
+            c.del(keys::org(self.id));
+            let ev = self.event("organization_deleted", "organization", self.id.0).detail("name", &org.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, ()))
+        })();
+        if change.is_ok() {
+            self.deleted = true;
+        }
+        self.commit(change)
+    }
+}
+
+impl Handler<ListProjects> for OrgActor {
+    type Result = DomainResult<Paged<ProjectView>>;
+
+    fn handle(&mut self, msg: ListProjects, _: &mut Self::Context) -> Self::Result {
+        self.role(&msg.caller, "organization")?;
+        let org = self.org()?;
+        let mut count = 0;
+        let mut matching = Vec::new();
+        for p in self.store.scan::<Project>(&keys::projects(self.id)) {
+            let p = p?;
+            let hit = msg.search.as_deref().is_none_or(|s| {
+                contains_ci(&p.name, s) || contains_ci(&p.description, s)
+            });
+            if hit {
+                count += 1;
+                matching.push(p);
+            }
+        }
+        let items = msg
+            .window
+            .apply(matching.iter())
+            .into_iter()
+            .map(|p| self.project_view(&org, p))
+            .collect::<DomainResult<_>>()?;
+        Ok(Paged { count, items })
+    }
+}
+
+impl Handler<CreateProject> for OrgActor {
+    type Result = Write<ProjectView>;
+
+    fn handle(&mut self, msg: CreateProject, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            self.writer(&msg.caller, "organization")?;
+            let org = self.org()?;
+            let now = Ts::now();
+            let p = Project {
+                id: ProjectId(self.store.next_id("project")?),
+                org: self.id,
+                name: msg.input.name,
+                description: msg.input.description,
+                created_at: now,
+                updated_at: now,
+                created_by: msg.caller.user,
+            };
+            let mut c = Changes::new();
+            c.put(keys::project(self.id, p.id), &p)?;
+            c.put(keys::loc(LOC_PROJECT, p.id.0), &store::Loc { org: self.id, parent: 0 })?;
+            let ev = self.event("project_created", "project", p.id.0).detail("project_name", &p.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.project_view(&org, &p)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<GetProject> for OrgActor {
+    type Result = DomainResult<ProjectView>;
+
+    fn handle(&mut self, msg: GetProject, _: &mut Self::Context) -> Self::Result {
+        self.role(&msg.caller, "project")?;
+        self.project_view(&self.org()?, &self.project(msg.id)?)
+    }
+}
+
+impl Handler<UpdateProject> for OrgActor {
+    type Result = Write<ProjectView>;
+
+    fn handle(&mut self, msg: UpdateProject, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            self.writer(&msg.caller, "project")?;
+            let mut p = self.project(msg.id)?;
+            if msg.patch.org.is_some_and(|o| o != p.org) {
+                return Err(refuse_move("organization", "project"));
+            }
+            if let Some(name) = msg.patch.fields.name {
+                p.name = name;
+            }
+            if let Some(d) = msg.patch.fields.description {
+                p.description = d;
+            }
+            p.updated_at = Ts::now();
+            let mut c = Changes::new();
+            c.put(keys::project(self.id, p.id), &p)?;
+            let ev = self.event("project_updated", "project", p.id.0).detail("project_name", &p.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.project_view(&self.org()?, &p)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<DeleteProject> for OrgActor {
+    type Result = Write<()>;
+
+    fn handle(&mut self, msg: DeleteProject, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let p = self.project(msg.id)?;
+            self.admin(&msg.caller, "project", "delete projects")?;
+            let mut c = Changes::new();
+            self.remove_project(&mut c, &p)?;
+            let ev = self.event("project_deleted", "project", p.id.0).detail("project_name", &p.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, ()))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<ListEnvironments> for OrgActor {
+    type Result = DomainResult<Paged<EnvironmentView>>;
+
+    fn handle(&mut self, msg: ListEnvironments, _: &mut Self::Context) -> Self::Result {
+        self.role(&msg.caller, "project")?;
+        let projects: Vec<Project> = match msg.project {
+            Some(id) => vec![self.project(id)?],
+            None => self
+                .store
+                .scan(&keys::projects(self.id))
+                .collect::<DomainResult<_>>()?,
+        };
+        let mut envs = Vec::new();
+        for p in &projects {
+            for e in self.store.scan::<Environment>(&keys::envs(p.id)) {
+                let e = e?;
+                if msg.environment_type.is_none_or(|t| t == e.environment_type) {
+                    envs.push((e, p.name.as_str()));
+                }
+            }
+        }
+        envs.sort_by_key(|(e, _)| e.id);
+        let count = envs.len();
+        let items = msg
+            .window
+            .apply(envs.iter())
+            .into_iter()
+            .map(|(e, pname)| self.env_view(e, pname))
+            .collect::<DomainResult<_>>()?;
+        Ok(Paged { count, items })
+    }
+}
+
+impl Handler<CreateEnvironment> for OrgActor {
+    type Result = Write<EnvironmentView>;
+
+    fn handle(&mut self, msg: CreateEnvironment, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let project = self.project(msg.input.project)?;
+            self.writer(&msg.caller, "project")?;
+            let name_key = keys::env_name(project.id, &msg.input.name.to_lowercase());
+            if self.store.contains(&name_key)? {
+                return Err(DomainError::conflict(
+                    "name",
+                    "An environment with this name already exists in this project.",
+                ));
+            }
+            let now = Ts::now();
+            let e = Environment {
+                id: EnvId(self.store.next_id("environment")?),
+                org: self.id,
+                project: project.id,
+                name: msg.input.name,
+                environment_type: msg.input.environment_type,
+                description: msg.input.description,
+                created_at: now,
+                updated_at: now,
+                created_by: msg.caller.user,
+            };
+            let mut c = Changes::new();
+            c.put(keys::env(project.id, e.id), &e)?;
+            c.put(name_key, &e.id)?;
+            c.put(keys::loc(LOC_ENV, e.id.0), &store::Loc { org: self.id, parent: project.id.0 })?;
+            let ev = self
+                .event("environment_created", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("project_name", &project.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.env_view(&e, &project.name)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<GetEnvironment> for OrgActor {
+    type Result = DomainResult<EnvironmentView>;
+
+    fn handle(&mut self, msg: GetEnvironment, _: &mut Self::Context) -> Self::Result {
+        self.role(&msg.caller, "environment")?;
+        let e = self.environment(msg.id)?;
+        self.env_view(&e, &self.project(e.project)?.name)
+    }
+}
+
+impl Handler<UpdateEnvironment> for OrgActor {
+    type Result = Write<EnvironmentView>;
+
+    fn handle(&mut self, msg: UpdateEnvironment, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let mut e = self.environment(msg.id)?;
+            self.writer(&msg.caller, "environment")?;
+            if msg.patch.project.is_some_and(|p| p != e.project) {
+                return Err(refuse_move("project", "environment"));
+            }
+            let mut c = Changes::new();
+            if let Some(name) = msg.patch.fields.name {
+                let (old, new) = (e.name.to_lowercase(), name.to_lowercase());
+                if old != new {
+                    let new_key = keys::env_name(e.project, &new);
+                    if self.store.contains(&new_key)? {
+                        return Err(DomainError::conflict(
+                            "name",
+                            "An environment with this name already exists in this project.",
+                        ));
+                    }
+                    c.del(keys::env_name(e.project, &old));
+                    c.put(new_key, &e.id)?;
+                }
+                e.name = name;
+            }
+            if let Some(d) = msg.patch.fields.description {
+                e.description = d;
+            }
+            if let Some(t) = msg.patch.environment_type {
+                e.environment_type = t;
+            }
+            e.updated_at = Ts::now();
+            c.put(keys::env(e.project, e.id), &e)?;
+            let project = self.project(e.project)?;
+            let ev = self
+                .event("environment_updated", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("project_name", &project.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.env_view(&e, &project.name)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<DeleteEnvironment> for OrgActor {
+    type Result = Write<()>;
+
+    fn handle(&mut self, msg: DeleteEnvironment, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let e = self.environment(msg.id)?;
+            self.admin(&msg.caller, "environment", "delete environments")?;
+            let mut c = Changes::new();
+            let removed = self.remove_environment(&mut c, &e)?;
+            let ev = self
+                .event("environment_deleted", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("variables_removed", removed.to_string());
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, ()))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<ListVariables> for OrgActor {
+    type Result = DomainResult<Paged<VariableView>>;
+
+    fn handle(&mut self, msg: ListVariables, _: &mut Self::Context) -> Self::Result {
+        let role = self.role(&msg.caller, "environment")?;
+        let e = self.environment(msg.env)?;
+        let prefix = keys::vars(e.id);
+        let count = self.store.count(&prefix)? as usize;
+        let items = Window::page(msg.page)
+            .apply(self.store.scan::<Variable>(&prefix))
+            .into_iter()
+            .map(|v| self.var_view(&v?, &e.name, role.can_write()))
+            .collect::<DomainResult<_>>()?;
+        Ok(Paged { count, items })
+    }
+}
+
+impl Handler<CreateVariable> for OrgActor {
+    type Result = Write<VariableView>;
+
+    fn handle(&mut self, msg: CreateVariable, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let e = self.environment(msg.input.env)?;
+            self.writer(&msg.caller, "environment")?;
+            let key_index = keys::var_key(e.id, msg.input.key.as_str());
+            if self.store.contains(&key_index)? {
+                return Err(DomainError::conflict(
+                    "key",
+                    "A variable with this key already exists in this environment.",
+                ));
+            }
+            let now = Ts::now();
+            let mut v = Variable {
+                id: VarId(self.store.next_id("variable")?),
+                org: self.id,
+                env: e.id,
+                key: msg.input.key.as_str().to_string(),
+                version: 1,
+                sealed: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                created_by: msg.caller.user,
+                updated_by: msg.caller.user,
+            };
+            v.sealed = self.seal(&v, &msg.input.value)?;
+            let mut c = Changes::new();
+            c.put(keys::var(e.id, v.id), &v)?;
+            c.put(key_index, &v.id)?;
+            c.put(keys::loc(LOC_VAR, v.id.0), &store::Loc { org: self.id, parent: e.id.0 })?;
+            let ev = self
+                .event("variable_created", "variable", v.id.0)
+                .detail("variable_key", &v.key)
+                .detail("environment_name", &e.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.var_view(&v, &e.name, true)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<GetVariable> for OrgActor {
+    type Result = DomainResult<VariableView>;
+
+    fn handle(&mut self, msg: GetVariable, _: &mut Self::Context) -> Self::Result {
+        let role = self.role(&msg.caller, "variable")?;
+        let v = self.variable(msg.id)?;
+        let e = self.environment(v.env)?;
+        self.var_view(&v, &e.name, role.can_write())
+    }
+}
+
+impl Handler<UpdateVariable> for OrgActor {
+    type Result = Write<VariableView>;
+
+    fn handle(&mut self, msg: UpdateVariable, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let mut v = self.variable(msg.id)?;
+            self.writer(&msg.caller, "variable")?;
+            if msg.patch.env.is_some_and(|e| e != v.env) {
+                return Err(refuse_move("environment", "variable"));
+            }
+            let e = self.environment(v.env)?;
+            let mut c = Changes::new();
+            let mut changed = Vec::new();
+            if let Some(key) = msg.patch.key.filter(|k| k.as_str() != v.key) {
+                let new_index = keys::var_key(v.env, key.as_str());
+                if self.store.contains(&new_index)? {
+                    return Err(DomainError::conflict(
+                        "key",
+                        "A variable with this key already exists in this environment.",
+                    ));
+                }
+                c.del(keys::var_key(v.env, &v.key));
+                c.put(new_index, &v.id)?;
+                v.key = key.as_str().to_string();
+                changed.push("key");
+            }
+            if let Some(value) = &msg.patch.value {
+                v.version += 1;
+                v.sealed = self.seal(&v, value)?;
+                changed.push("value");
+            }
+            v.updated_at = Ts::now();
+            v.updated_by = msg.caller.user;
+            c.put(keys::var(v.env, v.id), &v)?;
+            let ev = self
+                .event("variable_updated", "variable", v.id.0)
+                .detail("variable_key", &v.key)
+                .detail("environment_name", &e.name)
+                .detail("changed", changed.join(","));
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.var_view(&v, &e.name, true)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<DeleteVariable> for OrgActor {
+    type Result = Write<()>;
+
+    fn handle(&mut self, msg: DeleteVariable, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let v = self.variable(msg.id)?;
+            self.writer(&msg.caller, "variable")?;
+            let e = self.environment(v.env)?;
+            let mut c = Changes::new();
+            self.remove_variable(&mut c, &v);
+            let ev = self
+                .event("variable_deleted", "variable", v.id.0)
+                .detail("variable_key", &v.key)
+                .detail("environment_name", &e.name);
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, ()))
+        })();
+        self.commit(change)
+    }
+}

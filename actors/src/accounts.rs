@@ -7,12 +7,12 @@
 
 use crate::audit::{self, Event};
 use crate::crypto::random_bytes;
+use crate::crypto::Keyring;
 use crate::error::{DomainError, DomainResult};
 use crate::input::{Credentials, NewUser, Password};
 use crate::model::*;
 use crate::registry::new_org_changes;
 use crate::store::{keys, Changes, Store};
-use crate::crypto::Keyring;
 use actix::prelude::*;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -77,7 +77,11 @@ impl Tokens {
 
     /// The user a token belongs to, or `None` for a token that is malformed, unknown or revoked.
     pub fn authenticate(&self, token: &str) -> DomainResult<Option<(UserId, TokenHash)>> {
-        if token.len() != 40 || !token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if token.len() != 40
+            || !token
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Ok(None);
         }
         let hash = hash_token(token);
@@ -195,7 +199,12 @@ impl AccountsActor {
 
     /// Write the user, their first token, their personal organization and the audit entries as
     /// one batch. Runs on the actor, so the uniqueness check and the write are one step.
-    fn insert_user(&self, input: NewUser, hash: String, ip: Option<String>) -> DomainResult<Session> {
+    fn insert_user(
+        &self,
+        input: NewUser,
+        hash: String,
+        ip: Option<String>,
+    ) -> DomainResult<Session> {
         self.check_unique(&input)?;
         let now = Ts::now();
         let user = User {
@@ -239,7 +248,12 @@ impl AccountsActor {
         })
     }
 
-    fn finish_login(&self, user: Option<User>, ok: bool, ip: Option<String>) -> DomainResult<Session> {
+    fn finish_login(
+        &self,
+        user: Option<User>,
+        ok: bool,
+        ip: Option<String>,
+    ) -> DomainResult<Session> {
         let bad = || DomainError::Unauthorized("Invalid email or password.".into());
         let mut user = user.ok_or_else(bad)?;
         let mut changes = Changes::new();
@@ -270,13 +284,15 @@ impl Actor for AccountsActor {
 }
 
 /// Wait for the store to make what was applied durable, then answer.
-fn durable<A: Actor, T: 'static>(store: Store, result: DomainResult<T>) -> ResponseActFuture<A, DomainResult<T>> {
+fn durable<A: Actor, T: 'static>(
+    store: Store,
+    result: DomainResult<T>,
+) -> ResponseActFuture<A, DomainResult<T>> {
     Box::pin(actix::fut::wrap_future(async move {
         let out = result?;
         store.flush().await?;
         Ok(out)
-    }
-    ))
+    }))
 }
 
 impl Handler<Register> for AccountsActor {
@@ -326,7 +342,13 @@ impl Handler<Logout> for AccountsActor {
             let mut changes = Changes::new();
             changes.del(keys::token(&msg.token));
             let event = Event::new(None, "user_logout", "user", msg.caller.user.0);
-            audit::record(&self.store, &mut changes, user.as_ref(), msg.caller.ip, event)?;
+            audit::record(
+                &self.store,
+                &mut changes,
+                user.as_ref(),
+                msg.caller.ip,
+                event,
+            )?;
             self.store.apply(changes)?;
             // Store first, cache second: see `Tokens::authenticate`.
             self.tokens.forget(&msg.token);

@@ -122,7 +122,10 @@ impl AuditFilter {
     fn matches(&self, e: &AuditEntry) -> bool {
         self.user.is_none_or(|u| e.user == Some(u))
             && self.action.as_ref().is_none_or(|a| &e.action == a)
-            && self.target_type.as_ref().is_none_or(|t| &e.target_type == t)
+            && self
+                .target_type
+                .as_ref()
+                .is_none_or(|t| &e.target_type == t)
             && self.from.is_none_or(|f| e.timestamp >= f)
             && self.to.is_none_or(|t| e.timestamp <= t)
     }

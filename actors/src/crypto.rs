@@ -62,7 +62,9 @@ impl SealingKey {
     fn open(&self, blob: &[u8], aad: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>> {
         let (version, nonce, ct) = split(blob)?;
         if version != self.version {
-            return Err(DomainError::Internal("a sealed value names another key version".into()));
+            return Err(DomainError::Internal(
+                "a sealed value names another key version".into(),
+            ));
         }
         self.cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
@@ -74,7 +76,9 @@ impl SealingKey {
 /// The blob's key version, nonce and ciphertext, after checking its format byte and length.
 fn split(blob: &[u8]) -> DomainResult<(u32, &[u8], &[u8])> {
     if blob.len() < HEADER_LEN + TAG_LEN || blob[0] != FORMAT {
-        return Err(DomainError::Internal("sealed blob has an unknown format".into()));
+        return Err(DomainError::Internal(
+            "sealed blob has an unknown format".into(),
+        ));
     }
     let version = u32::from_be_bytes([blob[1], blob[2], blob[3], blob[4]]);
     Ok((version, &blob[5..HEADER_LEN], &blob[HEADER_LEN..]))
@@ -236,7 +240,11 @@ pub struct DataKey {
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DataKey(org {}, v{}, <redacted>)", self.org, self.key.version)
+        write!(
+            f,
+            "DataKey(org {}, v{}, <redacted>)",
+            self.org, self.key.version
+        )
     }
 }
 
@@ -285,7 +293,13 @@ mod tests {
     #[test]
     fn seal_open_round_trip_keeps_bytes_exact() {
         let (_, dek) = keyring().new_data_key(OrgId(1), 1).expect("dek");
-        for value in ["", " padded ", "multi\nline\r\n", "ünïcødé ✓", &"x".repeat(65536)] {
+        for value in [
+            "",
+            " padded ",
+            "multi\nline\r\n",
+            "ünïcødé ✓",
+            &"x".repeat(65536),
+        ] {
             let blob = dek.seal(slot(3, 1), value).expect("seal");
             assert_eq!(dek.open(slot(3, 1), &blob).expect("open").as_str(), value);
             if value.len() >= 8 {
@@ -300,7 +314,10 @@ mod tests {
         let blob = dek.seal(slot(3, 1), "s3cret").expect("seal");
         assert!(dek.open(slot(4, 1), &blob).is_err(), "other variable");
         assert!(dek.open(slot(3, 2), &blob).is_err(), "other version");
-        let other_env = ValueSlot { env: EnvId(9), ..slot(3, 1) };
+        let other_env = ValueSlot {
+            env: EnvId(9),
+            ..slot(3, 1)
+        };
         assert!(dek.open(other_env, &blob).is_err(), "other environment");
     }
 
@@ -332,7 +349,10 @@ mod tests {
             assert!(dek.open(slot(3, 1), &bad).is_err(), "flipped byte {i}");
         }
         for n in 0..blob.len() {
-            assert!(dek.open(slot(3, 1), &blob[..n]).is_err(), "truncated to {n}");
+            assert!(
+                dek.open(slot(3, 1), &blob[..n]).is_err(),
+                "truncated to {n}"
+            );
         }
     }
 

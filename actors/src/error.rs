@@ -10,7 +10,10 @@ pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, msg: impl Into<String>) {
-        self.0.entry(field.to_string()).or_default().push(msg.into());
+        self.0
+            .entry(field.to_string())
+            .or_default()
+            .push(msg.into());
     }
 
     pub fn is_empty(&self) -> bool {

@@ -58,8 +58,10 @@ impl<'a> Body<'a> {
             return None;
         }
         if s.chars().count() > max {
-            self.errors
-                .add(field, format!("Ensure this field has no more than {max} characters."));
+            self.errors.add(
+                field,
+                format!("Ensure this field has no more than {max} characters."),
+            );
             return None;
         }
         Some(s)
@@ -84,7 +86,8 @@ impl<'a> Body<'a> {
         match id {
             Some(id) if id > 0 => Some(id),
             _ => {
-                self.errors.add(field, "Must be a valid id (a positive integer).");
+                self.errors
+                    .add(field, "Must be a valid id (a positive integer).");
                 None
             }
         }
@@ -139,7 +142,9 @@ impl VariableKey {
             );
         }
         if s.len() > MAX_KEY {
-            return Err(format!("Ensure this field has no more than {MAX_KEY} characters."));
+            return Err(format!(
+                "Ensure this field has no more than {MAX_KEY} characters."
+            ));
         }
         Ok(VariableKey(s.to_string()))
     }
@@ -172,7 +177,9 @@ fn value_field(b: &mut Body, required: bool) -> Option<SecretValue> {
 
 fn key_field(b: &mut Body, required: bool) -> Option<VariableKey> {
     let k = b.raw_str("key", required)?;
-    VariableKey::parse(&k).map_err(|e| b.errors.add("key", e)).ok()
+    VariableKey::parse(&k)
+        .map_err(|e| b.errors.add("key", e))
+        .ok()
 }
 
 fn env_type_field(b: &mut Body, required: bool) -> Option<EnvironmentType> {
@@ -202,7 +209,10 @@ impl NewUser {
         let mut b = Body::new(map);
         let username = b.text("username", true, 150);
         if let Some(u) = &username {
-            if !u.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+            if !u
+                .chars()
+                .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+            {
                 b.errors.add(
                     "username",
                     "Enter a valid username: letters, digits and @/./+/-/_ only.",
@@ -465,7 +475,9 @@ mod tests {
         for ok in ["a@b.co", " User@Example.COM "] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co", "a@co."] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co", "a@co.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -473,7 +485,10 @@ mod tests {
     #[test]
     fn register_reports_each_bad_field_by_name() {
         let cases = [
-            (json!({}), vec!["confirm_password", "email", "password", "username"]),
+            (
+                json!({}),
+                vec!["confirm_password", "email", "password", "username"],
+            ),
             (
                 json!({"username": "u", "email": "x", "password": "short", "confirm_password": "short"}),
                 vec!["email", "password"],
@@ -494,16 +509,22 @@ mod tests {
 
     #[test]
     fn variables_keep_values_byte_exact_and_bound_their_size() {
-        let v = NewVariable::parse(&obj(json!({"key": "K", "value": "  a\n b  ", "environment": 3})))
-            .expect("valid");
+        let v = NewVariable::parse(&obj(
+            json!({"key": "K", "value": "  a\n b  ", "environment": 3}),
+        ))
+        .expect("valid");
         assert_eq!(v.value.expose(), "  a\n b  ");
         let big = "x".repeat(MAX_VALUE_BYTES + 1);
         assert_eq!(
-            fields(NewVariable::parse(&obj(json!({"key": "K", "value": big, "environment": 3})))),
+            fields(NewVariable::parse(&obj(
+                json!({"key": "K", "value": big, "environment": 3})
+            ))),
             vec!["value"]
         );
         assert_eq!(
-            fields(NewVariable::parse(&obj(json!({"key": "K", "value": 5, "environment": "x"})))),
+            fields(NewVariable::parse(&obj(
+                json!({"key": "K", "value": 5, "environment": "x"})
+            ))),
             vec!["environment", "value"]
         );
     }

@@ -65,18 +65,24 @@ impl Keynest {
             Some(_) => {}
             None => {
                 let mut c = Changes::new();
-                c.put_raw(keys::CHECK.to_vec(), keyring.check_value().map_err(|e| e.to_string())?);
+                c.put_raw(
+                    keys::CHECK.to_vec(),
+                    keyring.check_value().map_err(|e| e.to_string())?,
+                );
                 store.apply(c).map_err(|e| e.to_string())?;
                 store.flush_blocking().map_err(|e| e.to_string())?;
             }
         }
         let tokens = Arc::new(Tokens::new(store.clone()));
         let registry = Arc::new(Registry::new(store.clone(), keyring.clone(), workers));
-        let accounts_actor =
-            AccountsActor::new(store.clone(), keyring.clone(), tokens.clone()).map_err(|e| e.to_string())?;
-        let accounts = AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
+        let accounts_actor = AccountsActor::new(store.clone(), keyring.clone(), tokens.clone())
+            .map_err(|e| e.to_string())?;
+        let accounts =
+            AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
         let audit_store = store.clone();
-        let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| AuditActor::new(audit_store));
+        let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| {
+            AuditActor::new(audit_store)
+        });
         Ok(Keynest {
             store,
             keyring,
@@ -91,12 +97,18 @@ impl Keynest {
         &self.tokens
     }
 
-    pub fn accounts(&self) -> &Addr<AccountsActor> {
-        &self.accounts
+    /// Send `msg` to the accounts actor and wait for its answer.
+    pub async fn account<M, R>(&self, msg: M) -> DomainResult<R>
+    where
+        M: Message<Result = DomainResult<R>> + Send + 'static,
+        R: Send + 'static,
+        AccountsActor: Handler<M>,
+    {
+        self.accounts.send(msg).await?
     }
 
-    pub fn audit(&self) -> &Addr<AuditActor> {
-        &self.audit
+    pub async fn query_audit(&self, msg: audit::QueryAudit) -> DomainResult<Paged<AuditView>> {
+        self.audit.send(msg).await?
     }
 
     /// Make everything durable; called once at shutdown.
@@ -176,8 +188,17 @@ impl Keynest {
     }
 
     /// The caller's organizations, in id order.
-    pub async fn list_orgs(&self, caller: Caller, page: PageRequest) -> DomainResult<Paged<OrgView>> {
-        let ids: Vec<OrgId> = self.store.orgs_of(caller.user)?.into_iter().map(|(o, _)| o).collect();
+    pub async fn list_orgs(
+        &self,
+        caller: Caller,
+        page: PageRequest,
+    ) -> DomainResult<Paged<OrgView>> {
+        let ids: Vec<OrgId> = self
+            .store
+            .orgs_of(caller.user)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
         let count = ids.len();
         let mut items = Vec::new();
         for org in Window::page(page).apply(ids.into_iter()) {
@@ -246,7 +267,12 @@ impl Keynest {
     fn orgs_for(&self, caller: &Caller, org: Option<OrgId>) -> DomainResult<Vec<OrgId>> {
         Ok(match org {
             Some(o) => vec![o],
-            None => self.store.orgs_of(caller.user)?.into_iter().map(|(o, _)| o).collect(),
+            None => self
+                .store
+                .orgs_of(caller.user)?
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect(),
         })
     }
 
@@ -261,7 +287,10 @@ impl Keynest {
 
     fn merge<T>(parts: Vec<Paged<T>>, page: PageRequest, id: impl Fn(&T) -> u64) -> Paged<T> {
         if parts.len() == 1 {
-            return parts.into_iter().next().unwrap_or(Paged { count: 0, items: vec![] });
+            return parts.into_iter().next().unwrap_or(Paged {
+                count: 0,
+                items: vec![],
+            });
         }
         let count = parts.iter().map(|p| p.count).sum();
         let mut all: Vec<T> = parts.into_iter().flat_map(|p| p.items).collect();

@@ -189,10 +189,9 @@ impl OrgActor {
 
     fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
         let version = key_version(&v.sealed)?;
-        let key = self
-            .keys
-            .get(&version)
-            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key v{version}", self.id)))?;
+        let key = self.keys.get(&version).ok_or_else(|| {
+            DomainError::Internal(format!("org {} has no data key v{version}", self.id))
+        })?;
         let plain = key.open(Self::slot(v), &v.sealed)?;
         Ok(SecretValue::new(plain.as_str().to_string()))
     }
@@ -251,7 +250,10 @@ impl OrgActor {
 }
 
 fn refuse_move(field: &str, what: &str) -> DomainError {
-    DomainError::invalid(field, format!("A {what} cannot be moved; this field cannot be changed."))
+    DomainError::invalid(
+        field,
+        format!("A {what} cannot be moved; this field cannot be changed."),
+    )
 }
 
 fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
@@ -259,7 +261,6 @@ fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
 }
 
 // ---- messages ---------------------------------------------------------------------------------
-
 
 #[derive(Message)]
 #[rtype(result = "DomainResult<OrgView>")]
@@ -420,7 +421,9 @@ impl Handler<UpdateOrganization> for OrgActor {
             org.updated_at = Ts::now();
             let mut c = Changes::new();
             c.put(keys::org(self.id), &org)?;
-            let ev = self.event("organization_updated", "organization", self.id.0).detail("name", &org.name);
+            let ev = self
+                .event("organization_updated", "organization", self.id.0)
+                .detail("name", &org.name);
             self.record(&mut c, &msg.caller, ev)?;
             Ok((c, self.org_view(&org, role)?))
         })();
@@ -448,7 +451,9 @@ impl Handler<DeleteOrganization> for OrgActor {
                 c.del([keys::deks(self.id), k?.to_vec()].concat());
             }
             c.del(keys::org(self.id));
-            let ev = self.event("organization_deleted", "organization", self.id.0).detail("name", &org.name);
+            let ev = self
+                .event("organization_deleted", "organization", self.id.0)
+                .detail("name", &org.name);
             self.record(&mut c, &msg.caller, ev)?;
             Ok((c, ()))
         })();
@@ -469,9 +474,10 @@ impl Handler<ListProjects> for OrgActor {
         let mut matching = Vec::new();
         for p in self.store.scan::<Project>(&keys::projects(self.id)) {
             let p = p?;
-            let hit = msg.search.as_deref().is_none_or(|s| {
-                contains_ci(&p.name, s) || contains_ci(&p.description, s)
-            });
+            let hit = msg
+                .search
+                .as_deref()
+                .is_none_or(|s| contains_ci(&p.name, s) || contains_ci(&p.description, s));
             if hit {
                 count += 1;
                 matching.push(p);
@@ -506,8 +512,16 @@ impl Handler<CreateProject> for OrgActor {
             };
             let mut c = Changes::new();
             c.put(keys::project(self.id, p.id), &p)?;
-            c.put(keys::loc(LOC_PROJECT, p.id.0), &store::Loc { org: self.id, parent: 0 })?;
-            let ev = self.event("project_created", "project", p.id.0).detail("project_name", &p.name);
+            c.put(
+                keys::loc(LOC_PROJECT, p.id.0),
+                &store::Loc {
+                    org: self.id,
+                    parent: 0,
+                },
+            )?;
+            let ev = self
+                .event("project_created", "project", p.id.0)
+                .detail("project_name", &p.name);
             self.record(&mut c, &msg.caller, ev)?;
             Ok((c, self.project_view(&org, &p)?))
         })();
@@ -543,7 +557,9 @@ impl Handler<UpdateProject> for OrgActor {
             p.updated_at = Ts::now();
             let mut c = Changes::new();
             c.put(keys::project(self.id, p.id), &p)?;
-            let ev = self.event("project_updated", "project", p.id.0).detail("project_name", &p.name);
+            let ev = self
+                .event("project_updated", "project", p.id.0)
+                .detail("project_name", &p.name);
             self.record(&mut c, &msg.caller, ev)?;
             Ok((c, self.project_view(&self.org()?, &p)?))
         })();
@@ -560,7 +576,9 @@ impl Handler<DeleteProject> for OrgActor {
             self.admin(&msg.caller, "project", "delete projects")?;
             let mut c = Changes::new();
             self.remove_project(&mut c, &p)?;
-            let ev = self.event("project_deleted", "project", p.id.0).detail("project_name", &p.name);
+            let ev = self
+                .event("project_deleted", "project", p.id.0)
+                .detail("project_name", &p.name);
             self.record(&mut c, &msg.caller, ev)?;
             Ok((c, ()))
         })();
@@ -630,7 +648,13 @@ impl Handler<CreateEnvironment> for OrgActor {
             let mut c = Changes::new();
             c.put(keys::env(project.id, e.id), &e)?;
             c.put(name_key, &e.id)?;
-            c.put(keys::loc(LOC_ENV, e.id.0), &store::Loc { org: self.id, parent: project.id.0 })?;
+            c.put(
+                keys::loc(LOC_ENV, e.id.0),
+                &store::Loc {
+                    org: self.id,
+                    parent: project.id.0,
+                },
+            )?;
             let ev = self
                 .event("environment_created", "environment", e.id.0)
                 .detail("environment_name", &e.name)
@@ -766,7 +790,13 @@ impl Handler<CreateVariable> for OrgActor {
             let mut c = Changes::new();
             c.put(keys::var(e.id, v.id), &v)?;
             c.put(key_index, &v.id)?;
-            c.put(keys::loc(LOC_VAR, v.id.0), &store::Loc { org: self.id, parent: e.id.0 })?;
+            c.put(
+                keys::loc(LOC_VAR, v.id.0),
+                &store::Loc {
+                    org: self.id,
+                    parent: e.id.0,
+                },
+            )?;
             let ev = self
                 .event("variable_created", "variable", v.id.0)
                 .detail("variable_key", &v.key)

@@ -134,7 +134,11 @@ mod tests {
                 for page in 1..=pages + 1 {
                     let p = PageRequest::new(page, size).expect("valid");
                     let exists = p.exists(count);
-                    assert_eq!(exists, page <= pages, "count {count} size {size} page {page}");
+                    assert_eq!(
+                        exists,
+                        page <= pages,
+                        "count {count} size {size} page {page}"
+                    );
                     if exists {
                         let cut = Paged::cut((0..count).collect(), p);
                         assert_eq!(cut.count, count);

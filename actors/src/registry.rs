@@ -44,8 +44,13 @@ pub fn new_org_changes(
     };
     changes.put(keys::member(org.id, creator.id), &membership)?;
     changes.put(keys::user_org(creator.id, org.id), &Role::Admin)?;
-    let event =
-        Event::new(Some(org.id), "organization_created", "organization", org.id.0).detail("name", &org.name);
+    let event = Event::new(
+        Some(org.id),
+        "organization_created",
+        "organization",
+        org.id.0,
+    )
+    .detail("name", &org.name);
     audit::record(store, changes, Some(creator), ip, event)?;
     Ok(org)
 }
@@ -60,7 +65,9 @@ pub struct Registry {
 impl Registry {
     /// Must be called inside a running actix System.
     pub fn new(store: Store, keyring: Arc<Keyring>, workers: usize) -> Registry {
-        let arbiters = (0..workers.max(1)).map(|_| Arbiter::new().handle()).collect();
+        let arbiters = (0..workers.max(1))
+            .map(|_| Arbiter::new().handle())
+            .collect();
         Registry {
             store,
             keyring,

@@ -40,7 +40,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> DomainResult<T> {
                 .map(|(v, _)| v)
                 .map_err(|e| DomainError::internal("decode", e))
         }
-        _ => Err(DomainError::Internal("stored record has an unknown format".into())),
+        _ => Err(DomainError::Internal(
+            "stored record has an unknown format".into(),
+        )),
     }
 }
 
@@ -202,7 +204,10 @@ impl Store {
     }
 
     /// Records under `prefix`, in key order, decoded.
-    pub fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> impl Iterator<Item = DomainResult<T>> {
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = DomainResult<T>> {
         self.db
             .scan_prefix(prefix)
             .map(|r| r.map_err(DomainError::from).and_then(|(_, v)| decode(&v)))
@@ -211,10 +216,10 @@ impl Store {
     /// Keys under `prefix` with the prefix cut off, in key order.
     pub fn scan_keys(&self, prefix: &[u8]) -> impl Iterator<Item = DomainResult<sled::IVec>> + '_ {
         let n = prefix.len();
-        self.db
-            .scan_prefix(prefix)
-            .keys()
-            .map(move |r| r.map(|k| k.subslice(n, k.len() - n)).map_err(DomainError::from))
+        self.db.scan_prefix(prefix).keys().map(move |r| {
+            r.map(|k| k.subslice(n, k.len() - n))
+                .map_err(DomainError::from)
+        })
     }
 
     /// (key with the prefix cut off, raw value) pairs under `prefix`, in key order.
@@ -348,9 +353,11 @@ mod tests {
         let store = Store::open(dir.path()).expect("open");
         let mut c = Changes::new();
         for id in [300u64, 2, 70_000, 1] {
-            c.put(keys::project(OrgId(1), ProjectId(id)), &id).expect("put");
+            c.put(keys::project(OrgId(1), ProjectId(id)), &id)
+                .expect("put");
         }
-        c.put(keys::project(OrgId(2), ProjectId(5)), &5u64).expect("put");
+        c.put(keys::project(OrgId(2), ProjectId(5)), &5u64)
+            .expect("put");
         store.apply(c).expect("apply");
         let got: Vec<u64> = store
             .scan(&keys::projects(OrgId(1)))

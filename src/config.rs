@@ -1,0 +1,100 @@
+//! Settings from flags and `KEYNEST_*` environment variables, read once at start. The master key
+//! is read here but never through clap (clap would print an env value in `--help`).
+
+use clap::Args;
+use keynest_actors::crypto::MasterKey;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "KEYNEST_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+    /// Where the store and the generated master key live.
+    #[arg(long, env = "KEYNEST_DATA_DIR", default_value = "./keynest-data")]
+    pub data_dir: PathBuf,
+    /// Peers whose X-Forwarded-For header is believed (comma-separated IPs).
+    #[arg(long, env = "KEYNEST_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// HTTP workers and organization arbiters (default: one per core).
+    #[arg(long, env = "KEYNEST_WORKERS")]
+    pub workers: Option<usize>,
+    /// A file holding the master key as 64 hex characters (else KEYNEST_MASTER_KEY, else
+    /// <data-dir>/master.key, created on first start).
+    #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// Every `KEYNEST_*` variable the server or the client reads; others are warned about.
+pub const KNOWN_VARS: &[&str] = &[
+    "KEYNEST_BIND",
+    "KEYNEST_DATA_DIR",
+    "KEYNEST_TRUSTED_PROXIES",
+    "KEYNEST_WORKERS",
+    "KEYNEST_MASTER_KEY",
+    "KEYNEST_MASTER_KEY_FILE",
+];
+
+pub fn warn_unknown_vars() {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("KEYNEST_") && !KNOWN_VARS.contains(&name.as_ref()) {
+            log::warn!("ignoring unknown setting {name}");
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn workers(&self) -> usize {
+        self.workers
+            .filter(|&w| w > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    /// The master key: `KEYNEST_MASTER_KEY`, else the key file, else `<data-dir>/master.key`,
+    /// created (0600) on the first start of an empty data dir. A data dir that already holds a
+    /// store but no key is refused rather than given a new key that could not open it.
+    pub fn master_key(&self) -> Result<MasterKey, String> {
+        if let Ok(hex) = std::env::var("KEYNEST_MASTER_KEY") {
+            let hex = Zeroizing::new(hex);
+            return MasterKey::from_hex(&hex).map_err(|e| format!("KEYNEST_MASTER_KEY: {e}"));
+        }
+        if let Some(path) = &self.master_key_file {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            );
+            return MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()));
+        }
+        let path = self.data_dir.join("master.key");
+        if !path.exists() && self.data_dir.join("db").exists() {
+            return Err(format!(
+                "{} holds a store but no master.key; give the key it was created with \
+                 (KEYNEST_MASTER_KEY or KEYNEST_MASTER_KEY_FILE)",
+                self.data_dir.display()
+            ));
+        }
+        let (key, created) = MasterKey::load_or_create(&path)?;
+        if created {
+            log::warn!(
+                "created a new master key in {} (mode 0600); back it up, without it the data cannot be read",
+                path.display()
+            );
+        }
+        Ok(key)
+    }
+}
+
+/// Create the data dir, readable by its owner only.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! `/api/environments/`: list (filtered by project and type), create, get, update, delete.
+
+use crate::http::auth::Authenticated;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::pagination::{render, ListQuery};
+use crate::http::{check, AppState, JsonObject};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::input::{EnvironmentPatch, NewEnvironment};
+use keynest_actors::model::{EnvId, EnvironmentType, EnvironmentView, ProjectId};
+use keynest_actors::org::{
+    CreateEnvironment, DeleteEnvironment, GetEnvironment, UpdateEnvironment,
+};
+use keynest_actors::Target;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/environments/")
+            .route(web::get().to(list_environments))
+            .route(web::post().to(create_environment)),
+    )
+    .service(
+        web::resource("/api/environments/{id}/")
+            .route(web::get().to(get_environment))
+            .route(web::patch().to(update_environment))
+            .route(web::delete().to(delete_environment)),
+    );
+}
+
+/// The environments list, for `/api/environments/` and `/api/projects/{id}/environments/`.
+pub async fn list(
+    state: &AppState,
+    auth: Authenticated,
+    req: &HttpRequest,
+    project: Option<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(req)?;
+    let mut errors = FieldErrors::default();
+    let project = project.or(q.id("project", &mut errors).map(ProjectId));
+    let env_type = q.get("environment_type").and_then(|t| {
+        EnvironmentType::parse(t)
+            .ok_or(())
+            .map_err(|_| {
+                errors.add(
+                    "environment_type",
+                    format!("Must be one of {}.", EnvironmentType::ALL),
+                )
+            })
+            .ok()
+    });
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    let envs = state
+        .kn
+        .list_environments(auth.caller, project, env_type, page)
+        .await?;
+    render(req, page, envs)
+}
+
+async fn list_environments(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    list(&state, auth, &req, None).await
+}
+
+async fn create_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: JsonObject,
+) -> ApiResult<HttpResponse> {
+    let input = NewEnvironment::parse(&body)?;
+    let target = Target::Project(input.project);
+    let msg = CreateEnvironment {
+        caller: auth.caller,
+        input,
+    };
+    let view = state
+        .kn
+        .ask_owner(target, msg)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn get_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<web::Json<EnvironmentView>> {
+    let id = EnvId(*id);
+    let msg = GetEnvironment {
+        caller: auth.caller,
+        id,
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Environment(id), msg).await?,
+    ))
+}
+
+async fn update_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<web::Json<EnvironmentView>> {
+    let id = EnvId(*id);
+    let msg = UpdateEnvironment {
+        caller: auth.caller,
+        id,
+        patch: EnvironmentPatch::parse(&body)?,
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Environment(id), msg).await?,
+    ))
+}
+
+async fn delete_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<HttpResponse> {
+    let id = EnvId(*id);
+    let msg = DeleteEnvironment {
+        caller: auth.caller,
+        id,
+    };
+    state.kn.ask_owner(Target::Environment(id), msg).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,206 @@
+//! The one mapping from errors to HTTP: status, stable `code`, and the documented envelope
+//! `{"error", "details", "code", "timestamp"}`. actix-web's own extractor errors (JSON, path,
+//! query) come through here too, so every error a client sees has the same shape.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use keynest_actors::error::{Details, DomainError};
+use serde_json::{json, Value};
+use std::fmt;
+
+/// Stable, snake_case error codes; this enum and `status` below are the only code table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    ValidationFailed,
+    BadRequest,
+    NotAuthenticated,
+    PermissionDenied,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    RateLimited,
+    InternalError,
+    ActorUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::ActorUnavailable => "actor_unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::ValidationFailed | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ActorUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn headline(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationFailed => "Validation failed",
+            ErrorCode::BadRequest => "Bad request",
+            ErrorCode::NotAuthenticated => "Authentication required",
+            ErrorCode::PermissionDenied => "Permission denied",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::Conflict => "Resource already exists",
+            ErrorCode::PayloadTooLarge => "Payload too large",
+            ErrorCode::RateLimited => "Rate limit exceeded",
+            ErrorCode::InternalError => "Internal server error",
+            ErrorCode::ActorUnavailable => "Service unavailable",
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, details: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            details: Value::String(details.into()),
+        }
+    }
+
+    pub fn bad_request(details: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, details)
+    }
+
+    pub fn not_found(details: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, details)
+    }
+
+    pub fn unauthenticated(details: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotAuthenticated, details)
+    }
+
+    pub fn body(&self) -> Value {
+        json!({
+            "error": self.code.headline(),
+            "details": self.details,
+            "code": self.code.as_str(),
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.details)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+fn details(d: Details) -> Value {
+    match d {
+        Details::Text(t) => Value::String(t),
+        Details::Fields(f) => json!(f.0),
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound(what) => {
+                let mut what = what.to_string();
+                if let Some(first) = what.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                ApiError::not_found(format!("{what} not found."))
+            }
+            DomainError::Forbidden(m) => ApiError::new(ErrorCode::PermissionDenied, m),
+            DomainError::Conflict(d) => ApiError {
+                code: ErrorCode::Conflict,
+                details: details(d),
+            },
+            DomainError::Invalid(f) => ApiError {
+                code: ErrorCode::ValidationFailed,
+                details: json!(f.0),
+            },
+            DomainError::Unauthorized(m) => ApiError::unauthenticated(m),
+            DomainError::RateLimited { retry_after_secs } => ApiError::new(
+                ErrorCode::RateLimited,
+                format!("Too many requests. Try again in {retry_after_secs} seconds."),
+            ),
+            DomainError::Unavailable(cause) => {
+                log::error!("actor unavailable: {cause}");
+                ApiError::new(
+                    ErrorCode::ActorUnavailable,
+                    "The service is shutting down or overloaded; try again.",
+                )
+            }
+            DomainError::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                ApiError::new(ErrorCode::InternalError, "Internal server error")
+            }
+        }
+    }
+}
+
+/// JSON bodies: never echo the body back (it may hold a secret), say where it broke.
+pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than {limit} bytes."),
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::bad_request("The request body must be a JSON object.")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(format!(
+            "Malformed JSON at line {}, column {}.",
+            e.line(),
+            e.column()
+        )),
+        _ => ApiError::bad_request("The request body could not be read as JSON."),
+    };
+    api.into()
+}
+
+/// A path segment that is not an id names nothing: 404, as for an id that does not exist.
+pub fn path_error(_: PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found(format!("No resource at {}.", req.path())).into()
+}
+
+pub fn query_error(_: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("The query string could not be parsed.").into()
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

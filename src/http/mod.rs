@@ -1,0 +1,58 @@
+//! The HTTP face: one module per resource, each with `configure`. Handlers parse and
+//! authenticate, send one message (through `Keynest`) and render the answer; they never touch the
+//! store or the keyring.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod environments;
+pub mod error;
+pub mod health;
+pub mod organizations;
+pub mod pagination;
+pub mod projects;
+pub mod variables;
+
+use actix_web::web;
+use error::{ApiError, ApiResult};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::Keynest;
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// Shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub kn: Keynest,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// A JSON object body, as handlers take it.
+pub type JsonObject = web::Json<Map<String, Value>>;
+
+/// Every route of the API: the one route table.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .content_type_required(false)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .configure(health::configure)
+    .configure(accounts::configure)
+    .configure(organizations::configure)
+    .configure(projects::configure)
+    .configure(environments::configure)
+    .configure(variables::configure)
+    .configure(audit::configure);
+}
+
+/// Turn collected query errors into a 400.
+pub fn check(errors: FieldErrors) -> ApiResult<()> {
+    errors.into_result().map_err(ApiError::from)
+}

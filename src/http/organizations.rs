@@ -1,0 +1,80 @@
+//! `/api/organizations/`: list, create, get, update, delete.
+
+use crate::http::auth::Authenticated;
+use crate::http::error::ApiResult;
+use crate::http::pagination::{render, ListQuery};
+use crate::http::{check, AppState, JsonObject};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::input::{parse_org_patch, NewOrg};
+use keynest_actors::model::{OrgId, OrgView};
+use keynest_actors::org::{GetOrganization, UpdateOrganization};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/organizations/")
+            .route(web::get().to(list_organizations))
+            .route(web::post().to(create_organization)),
+    )
+    .service(
+        web::resource("/api/organizations/{id}/")
+            .route(web::get().to(get_organization))
+            .route(web::patch().to(update_organization))
+            .route(web::delete().to(delete_organization)),
+    );
+}
+
+async fn list_organizations(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    render(&req, page, state.kn.list_orgs(auth.caller, page).await?)
+}
+
+async fn create_organization(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: JsonObject,
+) -> ApiResult<HttpResponse> {
+    let input = NewOrg::parse(&body)?;
+    Ok(HttpResponse::Created().json(state.kn.create_org(auth.caller, input).await?))
+}
+
+async fn get_organization(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<web::Json<OrgView>> {
+    let msg = GetOrganization {
+        caller: auth.caller,
+    };
+    Ok(web::Json(state.kn.ask(OrgId(*id), msg).await?))
+}
+
+async fn update_organization(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<web::Json<OrgView>> {
+    let msg = UpdateOrganization {
+        caller: auth.caller,
+        patch: parse_org_patch(&body)?,
+    };
+    Ok(web::Json(state.kn.ask(OrgId(*id), msg).await?))
+}
+
+async fn delete_organization(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<HttpResponse> {
+    state.kn.delete_org(auth.caller, OrgId(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

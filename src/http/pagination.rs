@@ -1,0 +1,100 @@
+//! Reading `page`/`page_size` from a query and rendering a page as the documented
+//! `{count, next, previous, results}` with absolute `next`/`previous` URLs. The arithmetic is
+//! `keynest_actors::page`'s.
+
+use crate::http::error::{ApiError, ApiResult};
+use actix_web::{HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::page::{PageRequest, Paged, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// A list request's query parameters, read once.
+pub struct ListQuery(pub HashMap<String, String>);
+
+impl ListQuery {
+    pub fn from_request(req: &HttpRequest) -> ApiResult<Self> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .map(|pairs| ListQuery(pairs.into_iter().collect()))
+            .map_err(|_| ApiError::bad_request("The query string could not be parsed."))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// An optional numeric id filter; anything else is a field error.
+    pub fn id(&self, name: &str, errors: &mut FieldErrors) -> Option<u64> {
+        let v = self.get(name)?;
+        v.parse::<u64>()
+            .map_err(|_| errors.add(name, "Must be a valid id (a positive integer)."))
+            .ok()
+    }
+
+    pub fn page(&self, errors: &mut FieldErrors) -> Option<PageRequest> {
+        let mut num = |name: &str, default: usize| match self.get(name) {
+            None => Some(default),
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| errors.add(name, "Must be a positive integer."))
+                .ok(),
+        };
+        let (page, size) = (num("page", 1), num("page_size", DEFAULT_PAGE_SIZE));
+        let (page, size) = (page?, size?);
+        let p = PageRequest::new(page, size);
+        if p.is_none() {
+            if page == 0 {
+                errors.add("page", "Must be a positive integer.");
+            } else {
+                errors.add(
+                    "page_size",
+                    format!("Must be between 1 and {MAX_PAGE_SIZE}."),
+                );
+            }
+        }
+        p
+    }
+}
+
+fn page_url(req: &HttpRequest, page: usize) -> String {
+    let info = req.connection_info();
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "page");
+    if page > 1 {
+        pairs.push(("page".into(), page.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let sep = if query.is_empty() { "" } else { "?" };
+    format!(
+        "{}://{}{}{sep}{query}",
+        info.scheme(),
+        info.host(),
+        req.path()
+    )
+}
+
+/// The documented list body, or 404 for a page past the end.
+pub fn render<T: Serialize>(
+    req: &HttpRequest,
+    page: PageRequest,
+    paged: Paged<T>,
+) -> ApiResult<HttpResponse> {
+    if !page.exists(paged.count) {
+        return Err(ApiError::not_found("Invalid page."));
+    }
+    let next = page
+        .has_next(paged.count)
+        .then(|| page_url(req, page.page() + 1));
+    let previous = page.has_previous().then(|| page_url(req, page.page() - 1));
+    Ok(HttpResponse::Ok().json(json!({
+        "count": paged.count,
+        "next": next,
+        "previous": previous,
+        "results": paged.items,
+    })))
+}

@@ -1,0 +1,112 @@
+//! `/api/variables/` and `/api/environments/{id}/variables/`: values in and out. Values travel
+//! only in response bodies of callers allowed to read them; nothing here logs a body.
+
+use crate::http::auth::Authenticated;
+use crate::http::error::ApiResult;
+use crate::http::pagination::{render, ListQuery};
+use crate::http::{check, AppState, JsonObject};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::input::{NewVariable, VariablePatch};
+use keynest_actors::model::{EnvId, VarId, VariableView};
+use keynest_actors::org::{
+    CreateVariable, DeleteVariable, GetVariable, ListVariables, UpdateVariable,
+};
+use keynest_actors::Target;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/environments/{id}/variables/").route(web::get().to(list_variables)),
+    )
+    .service(web::resource("/api/variables/").route(web::post().to(create_variable)))
+    .service(
+        web::resource("/api/variables/{id}/")
+            .route(web::get().to(get_variable))
+            .route(web::patch().to(update_variable))
+            .route(web::delete().to(delete_variable)),
+    );
+}
+
+async fn list_variables(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    let env = EnvId(*id);
+    let msg = ListVariables {
+        caller: auth.caller,
+        env,
+        page,
+    };
+    render(
+        &req,
+        page,
+        state.kn.ask_owner(Target::Environment(env), msg).await?,
+    )
+}
+
+async fn create_variable(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: JsonObject,
+) -> ApiResult<HttpResponse> {
+    let input = NewVariable::parse(&body)?;
+    let target = Target::Environment(input.env);
+    let msg = CreateVariable {
+        caller: auth.caller,
+        input,
+    };
+    Ok(HttpResponse::Created().json(state.kn.ask_owner(target, msg).await?))
+}
+
+async fn get_variable(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<web::Json<VariableView>> {
+    let id = VarId(*id);
+    let msg = GetVariable {
+        caller: auth.caller,
+        id,
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Variable(id), msg).await?,
+    ))
+}
+
+async fn update_variable(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<web::Json<VariableView>> {
+    let id = VarId(*id);
+    let msg = UpdateVariable {
+        caller: auth.caller,
+        id,
+        patch: VariablePatch::parse(&body)?,
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Variable(id), msg).await?,
+    ))
+}
+
+async fn delete_variable(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<HttpResponse> {
+    let id = VarId(*id);
+    let msg = DeleteVariable {
+        caller: auth.caller,
+        id,
+    };
+    state.kn.ask_owner(Target::Variable(id), msg).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

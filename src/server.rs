@@ -1,0 +1,80 @@
+//! Start-up in one place: open the domain, build the app, bind, serve until SIGTERM/Ctrl-C, then
+//! let in-flight requests finish and flush the store. `keynest serve` is the only way the server
+//! is started, by people, by the tests and by the load test.
+
+use crate::config::{prepare_data_dir, ServeArgs};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::{self, AppState};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use keynest_actors::Keynest;
+use std::time::Instant;
+
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    prepare_data_dir(&args.data_dir)?;
+    let master = args.master_key()?;
+    let workers = args.workers();
+    let kn = Keynest::open(&args.data_dir, &master, workers)?;
+    drop(master);
+    let state = AppState {
+        kn: kn.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::configure)
+            .default_service(web::to(no_route))
+            .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+            .wrap(NormalizePath::new(TrailingSlash::Always))
+            .wrap_fn(|req, srv| {
+                let start = Instant::now();
+                let method = req.method().clone();
+                let path = req.path().to_string();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    log::info!(
+                        "{method} {path} {} {}us",
+                        res.status().as_u16(),
+                        start.elapsed().as_micros()
+                    );
+                    Ok(res)
+                }
+            })
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .bind(&args.bind)
+    .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    for addr in server.addrs() {
+        log::info!(
+            "listening on http://{addr} (data in {})",
+            args.data_dir.display()
+        );
+    }
+    let result = server.run().await;
+    log::info!("shutting down: flushing the store");
+    kn.flush().map_err(|e| format!("final flush failed: {e}"))?;
+    kn.stop();
+    result.map_err(|e| format!("server error: {e}"))
+}
+
+async fn no_route() -> HttpResponse {
+    ApiError::not_found("No such endpoint.").error_response()
+}
+
+fn method_not_allowed<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let body = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed here.", req.method()),
+    );
+    let res = ServiceResponse::new(req, body.error_response()).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}

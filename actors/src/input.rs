@@ -444,6 +444,52 @@ impl VariablePatch {
     }
 }
 
+fn role_field(b: &mut Body, required: bool) -> Option<Role> {
+    let r = b.raw_str("role", required)?;
+    Role::parse(&r)
+        .ok_or(())
+        .map_err(|_| {
+            b.errors.add(
+                "role",
+                format!("\"{r}\" is not a valid choice (admin, editor, viewer)."),
+            )
+        })
+        .ok()
+}
+
+/// `{"email", "role"}`: add an existing user to an organization (role defaults to viewer).
+#[derive(Debug)]
+pub struct NewMember {
+    pub email: Email,
+    pub role: Role,
+}
+
+impl NewMember {
+    pub fn parse(map: &Map<String, Value>) -> DomainResult<NewMember> {
+        let mut b = Body::new(map);
+        let email = b
+            .raw_str("email", true)
+            .and_then(|e| Email::parse(&e).map_err(|m| b.errors.add("email", m)).ok());
+        let role = role_field(&mut b, false);
+        b.finish()?;
+        match email {
+            Some(email) => Ok(NewMember {
+                email,
+                role: role.unwrap_or(Role::Viewer),
+            }),
+            None => Err(crate::error::DomainError::Internal("member parse".into())),
+        }
+    }
+}
+
+/// `{"role"}`: change a member's role.
+pub fn parse_role(map: &Map<String, Value>) -> DomainResult<Role> {
+    let mut b = Body::new(map);
+    let role = role_field(&mut b, true);
+    b.finish()?;
+    role.ok_or_else(|| crate::error::DomainError::Internal("role parse".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

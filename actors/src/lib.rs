@@ -9,6 +9,7 @@ pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod input;
+pub mod members;
 pub mod model;
 pub mod org;
 pub mod page;

@@ -363,6 +363,31 @@ pub struct VariableView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub joined_at: String,
+    pub last_login: Option<String>,
+}
+
+impl MemberView {
+    pub fn new(u: &User, m: &Membership) -> Self {
+        MemberView {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            full_name: u.full_name(),
+            role: m.role,
+            joined_at: m.joined_at.rfc3339(),
+            last_login: u.last_login.map(Ts::rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct AuditView {
     pub id: AuditId,
     pub user_name: String,

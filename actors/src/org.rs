@@ -27,9 +27,17 @@ impl Actor for OrgActor {
     type Context = Context<Self>;
 }
 
-type Write<T> = ResponseFuture<DomainResult<T>>;
+pub(crate) type Write<T> = ResponseFuture<DomainResult<T>>;
 
 impl OrgActor {
+    pub(crate) fn id(&self) -> OrgId {
+        self.id
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>) -> Self {
         OrgActor {
             id,
@@ -39,7 +47,7 @@ impl OrgActor {
         }
     }
 
-    fn org(&self) -> DomainResult<Organization> {
+    pub(crate) fn org(&self) -> DomainResult<Organization> {
         if self.deleted {
             return Err(DomainError::NotFound("organization"));
         }
@@ -50,7 +58,7 @@ impl OrgActor {
 
     /// The caller's role here. Not being a member looks exactly like the id not existing.
     /// `what` names the record asked for, so the answer reads the same as for a missing id.
-    fn role(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
+    pub(crate) fn role(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
         if self.deleted {
             return Err(DomainError::NotFound(what));
         }
@@ -60,7 +68,7 @@ impl OrgActor {
             .ok_or(DomainError::NotFound(what))
     }
 
-    fn writer(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
+    pub(crate) fn writer(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
         let role = self.role(caller, what)?;
         if !role.can_write() {
             return Err(DomainError::Forbidden(
@@ -70,14 +78,19 @@ impl OrgActor {
         Ok(role)
     }
 
-    fn admin(&self, caller: &Caller, what: &'static str, action: &str) -> DomainResult<()> {
+    pub(crate) fn admin(
+        &self,
+        caller: &Caller,
+        what: &'static str,
+        action: &str,
+    ) -> DomainResult<()> {
         if !self.role(caller, what)?.is_admin() {
             return Err(DomainError::Forbidden(format!("Only admins can {action}.")));
         }
         Ok(())
     }
 
-    fn name_of(&self, user: UserId) -> DomainResult<String> {
+    pub(crate) fn name_of(&self, user: UserId) -> DomainResult<String> {
         Ok(self
             .store
             .user(user)?
@@ -113,18 +126,23 @@ impl OrgActor {
             .ok_or(DomainError::NotFound("variable"))
     }
 
-    fn record(&self, changes: &mut Changes, caller: &Caller, event: Event) -> DomainResult<()> {
+    pub(crate) fn record(
+        &self,
+        changes: &mut Changes,
+        caller: &Caller,
+        event: Event,
+    ) -> DomainResult<()> {
         let who = self.store.user(caller.user)?;
         audit::record(&self.store, changes, who.as_ref(), caller.ip.clone(), event)
     }
 
-    fn event(&self, action: &'static str, target_type: &'static str, id: u64) -> Event {
+    pub(crate) fn event(&self, action: &'static str, target_type: &'static str, id: u64) -> Event {
         Event::new(Some(self.id), action, target_type, id)
     }
 
     /// Apply a change atomically and answer once it is durable. The flush runs on sled's pool
     /// and is shared by concurrent writers, so the actor moves on to its next message at once.
-    fn commit<T: Send + 'static>(&self, change: DomainResult<(Changes, T)>) -> Write<T> {
+    pub(crate) fn commit<T: Send + 'static>(&self, change: DomainResult<(Changes, T)>) -> Write<T> {
         let store = self.store.clone();
         let applied = change.and_then(|(changes, out)| store.apply(changes).map(|_| out));
         Box::pin(async move {

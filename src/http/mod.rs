@@ -8,6 +8,7 @@ pub mod auth;
 pub mod environments;
 pub mod error;
 pub mod health;
+pub mod members;
 pub mod organizations;
 pub mod pagination;
 pub mod projects;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(health::configure)
     .configure(accounts::configure)
     .configure(organizations::configure)
+    .configure(members::configure)
     .configure(projects::configure)
     .configure(environments::configure)
     .configure(variables::configure)

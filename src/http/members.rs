@@ -1,0 +1,84 @@
+//! `/api/organizations/{id}/members/`: list, add, change role, remove (or leave).
+
+use crate::http::auth::Authenticated;
+use crate::http::error::ApiResult;
+use crate::http::pagination::{render, ListQuery};
+use crate::http::{check, AppState, JsonObject};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::input::{parse_role, NewMember};
+use keynest_actors::members::{AddMember, ChangeMemberRole, ListMembers, RemoveMember};
+use keynest_actors::model::{MemberView, OrgId, UserId};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/organizations/{id}/members/")
+            .route(web::get().to(list_members))
+            .route(web::post().to(add_member)),
+    )
+    .service(
+        web::resource("/api/organizations/{id}/members/{user_id}/")
+            .route(web::patch().to(change_member_role))
+            .route(web::delete().to(remove_member)),
+    );
+}
+
+async fn list_members(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    let msg = ListMembers {
+        caller: auth.caller,
+        page,
+    };
+    render(&req, page, state.kn.ask(OrgId(*id), msg).await?)
+}
+
+async fn add_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<HttpResponse> {
+    let msg = AddMember {
+        caller: auth.caller,
+        input: NewMember::parse(&body)?,
+    };
+    Ok(HttpResponse::Created().json(state.kn.ask(OrgId(*id), msg).await?))
+}
+
+async fn change_member_role(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<(u64, u64)>,
+    body: JsonObject,
+) -> ApiResult<web::Json<MemberView>> {
+    let (org, user) = path.into_inner();
+    let msg = ChangeMemberRole {
+        caller: auth.caller,
+        user: UserId(user),
+        role: parse_role(&body)?,
+    };
+    Ok(web::Json(state.kn.ask(OrgId(org), msg).await?))
+}
+
+async fn remove_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<(u64, u64)>,
+) -> ApiResult<HttpResponse> {
+    let (org, user) = path.into_inner();
+    let msg = RemoveMember {
+        caller: auth.caller,
+        user: UserId(user),
+    };
+    state.kn.ask(OrgId(org), msg).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,300 @@
+//! `TestServer`: the built binary on 127.0.0.1:0 with a fresh data dir, its log captured, and
+//! small helpers to register users and create records.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self.body
+    }
+
+    /// Assert the documented error envelope with this status and code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        let body = self.expect(status);
+        for field in ["error", "details", "code", "timestamp"] {
+            assert!(body.get(field).is_some(), "envelope lacks {field}: {body}");
+        }
+        assert_eq!(body["code"], code, "{body}");
+        body
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    child: Child,
+    dir: Option<TempDir>,
+    log: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+/// A registered user: token, id, and the personal organization made at registration.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub token: String,
+    pub id: u64,
+    pub email: String,
+    pub org: u64,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_in(tempfile::tempdir().expect("temp dir"), &[])
+    }
+
+    pub fn start_with_env(env: &[(&str, &str)]) -> TestServer {
+        Self::start_in(tempfile::tempdir().expect("temp dir"), env)
+    }
+
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.as_ref().expect("dir").path().to_path_buf()
+    }
+
+    fn start_in(dir: TempDir, env: &[(&str, &str)]) -> TestServer {
+        match Self::spawn(dir.path(), env) {
+            Ok((child, base, log)) => TestServer {
+                base,
+                child,
+                dir: Some(dir),
+                log,
+                agent: ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into(),
+            },
+            Err(log) => panic!("server did not start; its log:\n{log}"),
+        }
+    }
+
+    /// Start the binary; Ok((child, base URL, log)) once it listens, Err(log) if it exits first.
+    #[allow(clippy::type_complexity)]
+    pub fn spawn(
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Result<(Child, String, Arc<Mutex<String>>), String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keynest"));
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "info")
+            .env_remove("KEYNEST_MASTER_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn keynest");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = tx.send(url);
+                }
+                let mut l = sink.lock().expect("log lock");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => Ok((child, base, log)),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                let text = log.lock().expect("log lock").clone();
+                Err(text)
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// SIGTERM, and the exit status once the server has stopped.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        self.child.wait().expect("wait")
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("wait");
+    }
+
+    /// Stop (gracefully, or with SIGKILL) and start again on the same data dir.
+    pub fn restart(mut self, graceful: bool) -> TestServer {
+        if graceful {
+            assert!(self.terminate().success(), "graceful stop exits 0");
+        } else {
+            self.kill9();
+        }
+        let dir = self.dir.take().expect("dir");
+        Self::start_in(dir, &[])
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
+        let mut resp = resp.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        let mut req = self.agent.get(self.url(path));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        Self::finish(req.call())
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::finish(req.call())
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        let mut req = self.agent.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        Self::finish(req.call())
+    }
+
+    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+        let url = self.url(path);
+        let mut req = match method {
+            "POST" => self.agent.post(url),
+            "PATCH" => self.agent.patch(url),
+            "PUT" => self.agent.put(url),
+            other => panic!("no body for {other}"),
+        };
+        req = req.header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        Self::finish(req.send(body))
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send("POST", path, token, body.to_string().as_bytes())
+    }
+
+    pub fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send("PATCH", path, token, body.to_string().as_bytes())
+    }
+
+    pub fn register(&self, name: &str) -> User {
+        let email = format!("{name}@example.com");
+        let body = self
+            .post(
+                "/api/auth/register/",
+                None,
+                json!({"username": name, "email": email, "password": "correct horse battery",
+                       "confirm_password": "correct horse battery", "first_name": name}),
+            )
+            .expect(201);
+        User {
+            token: body["token"].as_str().expect("token").to_string(),
+            id: body["user"]["id"].as_u64().expect("id"),
+            email,
+            org: body["organization"]["id"].as_u64().expect("org"),
+        }
+    }
+
+    pub fn project(&self, user: &User, org: u64, name: &str) -> u64 {
+        self.post(
+            "/api/projects/",
+            Some(&user.token),
+            json!({"name": name, "organization": org, "description": format!("{name} project")}),
+        )
+        .expect(201)["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    pub fn env(&self, user: &User, project: u64, name: &str) -> u64 {
+        self.post(
+            "/api/environments/",
+            Some(&user.token),
+            json!({"name": name, "project": project, "environment_type": "development"}),
+        )
+        .expect(201)["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    pub fn var(&self, user: &User, env: u64, key: &str, value: &str) -> u64 {
+        self.post(
+            "/api/variables/",
+            Some(&user.token),
+            json!({"key": key, "value": value, "environment": env}),
+        )
+        .expect(201)["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    /// A user with a project and an environment in their personal organization.
+    pub fn user_with_env(&self, name: &str) -> (User, u64, u64) {
+        let user = self.register(name);
+        let project = self.project(&user, user.org, "web");
+        let env = self.env(&user, project, "production");
+        (user, project, env)
+    }
+
+    /// Add `member` to `org` with `role`, as `admin`.
+    pub fn add_member(&self, admin: &User, org: u64, member: &User, role: &str) {
+        self.post(
+            &format!("/api/organizations/{org}/members/"),
+            Some(&admin.token),
+            json!({"email": member.email, "role": role}),
+        )
+        .expect(201);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts the real `keynest serve` on a random port with a temp data dir
+//! and talks HTTP to it, as a client would. One test binary (modules below), so the crate links
+//! once.
+
+mod accounts;
+mod audit;
+mod durability;
+mod errors;
+mod helpers;
+mod resources;
+mod roles;

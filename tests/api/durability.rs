@@ -121,13 +121,11 @@ fn a_wrong_master_key_is_refused_at_start() {
     let dir = s.data_dir();
     let wrong = "ab".repeat(32);
     let log = TestServer::spawn(&dir, &[("KEYNEST_MASTER_KEY", wrong.as_str())])
-        .err()
-        .expect("must not start");
+        .expect_err("must not start");
     assert!(log.contains("master key does not match"), "{log}");
     // A malformed key is refused too, and the right key still works.
-    let log = TestServer::spawn(&dir, &[("KEYNEST_MASTER_KEY", "xyz")])
-        .err()
-        .expect("must not start");
+    let log =
+        TestServer::spawn(&dir, &[("KEYNEST_MASTER_KEY", "xyz")]).expect_err("must not start");
     assert!(log.contains("64 hex"), "{log}");
     let (mut child, _, _) = TestServer::spawn(&dir, &[]).expect("right key starts");
     let _ = child.kill();

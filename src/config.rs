@@ -1,6 +1,7 @@
 //! Settings from flags and `KEYNEST_*` environment variables, read once at start. The master key
 //! is read here but never through clap (clap would print an env value in `--help`).
 
+use crate::http::ratelimit::{Rate, RateSettings};
 use clap::Args;
 use keynest_actors::crypto::MasterKey;
 use std::net::IpAddr;
@@ -21,6 +22,21 @@ pub struct ServeArgs {
     /// HTTP workers and organization arbiters (default: one per core).
     #[arg(long, env = "KEYNEST_WORKERS")]
     pub workers: Option<usize>,
+    /// Authenticated requests per user (N/second|minute|hour|day).
+    #[arg(long, env = "KEYNEST_RATE_USER", default_value = "1000/hour")]
+    pub rate_user: Rate,
+    /// Unauthenticated requests per client address.
+    #[arg(long, env = "KEYNEST_RATE_ANON", default_value = "100/hour")]
+    pub rate_anon: Rate,
+    /// Burst limit per caller (user, or address when unauthenticated).
+    #[arg(long, env = "KEYNEST_RATE_BURST", default_value = "50/minute")]
+    pub rate_burst: Rate,
+    /// Register and login attempts per client address.
+    #[arg(long, env = "KEYNEST_RATE_AUTH", default_value = "5/minute")]
+    pub rate_auth: Rate,
+    /// `off` switches every rate limit off (for benchmarks).
+    #[arg(long, env = "KEYNEST_RATE_LIMIT", default_value = "on", value_parser = ["on", "off"])]
+    pub rate_limit: String,
     /// A file holding the master key as 64 hex characters (else KEYNEST_MASTER_KEY, else
     /// <data-dir>/master.key, created on first start).
     #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
@@ -35,6 +51,13 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_WORKERS",
     "KEYNEST_MASTER_KEY",
     "KEYNEST_MASTER_KEY_FILE",
+    "KEYNEST_RATE_USER",
+    "KEYNEST_RATE_ANON",
+    "KEYNEST_RATE_BURST",
+    "KEYNEST_RATE_AUTH",
+    "KEYNEST_RATE_LIMIT",
+    "KEYNEST_URL",
+    "KEYNEST_TOKEN",
 ];
 
 pub fn warn_unknown_vars() {
@@ -47,6 +70,16 @@ pub fn warn_unknown_vars() {
 }
 
 impl ServeArgs {
+    /// The limits, or `None` when switched off.
+    pub fn rate_settings(&self) -> Option<RateSettings> {
+        (self.rate_limit != "off").then_some(RateSettings {
+            user: self.rate_user,
+            anon: self.rate_anon,
+            burst: self.rate_burst,
+            auth: self.rate_auth,
+        })
+    }
+
     pub fn workers(&self) -> usize {
         self.workers
             .filter(|&w| w > 0)

@@ -4,13 +4,14 @@
 
 use crate::config::{prepare_data_dir, ServeArgs};
 use crate::http::error::{ApiError, ErrorCode};
-use crate::http::{self, AppState};
+use crate::http::{self, ratelimit, AppState};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use keynest_actors::Keynest;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -19,9 +20,26 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let workers = args.workers();
     let kn = Keynest::open(&args.data_dir, &master, workers)?;
     drop(master);
+    let limiter = args
+        .rate_settings()
+        .map(|r| Arc::new(ratelimit::Limiter::new(r)));
+    if let Some(l) = &limiter {
+        // Drop callers whose allowance is whole again, so idle addresses cost no memory.
+        let l = l.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                l.sweep();
+            }
+        });
+    } else {
+        log::warn!("rate limiting is off (KEYNEST_RATE_LIMIT=off)");
+    }
     let state = AppState {
         kn: kn.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        limiter,
     };
     let server = HttpServer::new(move || {
         App::new()
@@ -29,6 +47,29 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .configure(http::configure)
             .default_service(web::to(no_route))
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+            .wrap_fn(|req, srv| {
+                let decision = ratelimit::decide(req.request());
+                let call = match decision.filter(|d| !d.allowed) {
+                    None => Ok(srv.call(req)),
+                    Some(refused) => Err((req, refused)),
+                };
+                async move {
+                    match call {
+                        Ok(fut) => {
+                            let mut res = fut.await?;
+                            if let Some(d) = decision {
+                                d.write_headers(res.headers_mut());
+                            }
+                            Ok(res.map_into_left_body())
+                        }
+                        Err((req, d)) => {
+                            let mut resp = d.refusal().error_response();
+                            d.write_headers(resp.headers_mut());
+                            Ok(req.into_response(resp).map_into_right_body())
+                        }
+                    }
+                }
+            })
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap_fn(|req, srv| {
                 let start = Instant::now();

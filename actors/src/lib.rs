@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod crypto;
+pub mod dotenv;
 pub mod error;
 pub mod input;
 pub mod members;
@@ -15,6 +16,7 @@ pub mod org;
 pub mod page;
 pub mod registry;
 pub mod store;
+pub mod transfer;
 
 use accounts::{AccountsActor, Tokens};
 use actix::prelude::*;

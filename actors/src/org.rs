@@ -105,21 +105,21 @@ impl OrgActor {
         }
     }
 
-    fn project(&self, id: ProjectId) -> DomainResult<Project> {
+    pub(crate) fn project(&self, id: ProjectId) -> DomainResult<Project> {
         self.owned(LOC_PROJECT, id.0, "project")?;
         self.store
             .get(&keys::project(self.id, id))?
             .ok_or(DomainError::NotFound("project"))
     }
 
-    fn environment(&self, id: EnvId) -> DomainResult<Environment> {
+    pub(crate) fn environment(&self, id: EnvId) -> DomainResult<Environment> {
         let loc = self.owned(LOC_ENV, id.0, "environment")?;
         self.store
             .get(&keys::env(ProjectId(loc.parent), id))?
             .ok_or(DomainError::NotFound("environment"))
     }
 
-    fn variable(&self, id: VarId) -> DomainResult<Variable> {
+    pub(crate) fn variable(&self, id: VarId) -> DomainResult<Variable> {
         let loc = self.owned(LOC_VAR, id.0, "variable")?;
         self.store
             .get(&keys::var(EnvId(loc.parent), id))?
@@ -205,7 +205,7 @@ impl OrgActor {
         }
     }
 
-    fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
+    pub(crate) fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
         let version = key_version(&v.sealed)?;
         let key = self.keys.get(&version).ok_or_else(|| {
             DomainError::Internal(format!("org {} has no data key v{version}", self.id))
@@ -214,7 +214,7 @@ impl OrgActor {
         Ok(SecretValue::new(plain.as_str().to_string()))
     }
 
-    fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
+    pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
         let key = self
             .keys
             .values()
@@ -223,7 +223,12 @@ impl OrgActor {
         key.seal(Self::slot(v), value.expose())
     }
 
-    fn var_view(&self, v: &Variable, env_name: &str, reveal: bool) -> DomainResult<VariableView> {
+    pub(crate) fn var_view(
+        &self,
+        v: &Variable,
+        env_name: &str,
+        reveal: bool,
+    ) -> DomainResult<VariableView> {
         Ok(VariableView {
             id: v.id,
             key: v.key.clone(),

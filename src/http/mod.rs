@@ -12,6 +12,8 @@ pub mod members;
 pub mod organizations;
 pub mod pagination;
 pub mod projects;
+pub mod ratelimit;
+pub mod transfer;
 pub mod variables;
 
 use actix_web::web;
@@ -29,6 +31,8 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     pub kn: Keynest,
     pub trusted_proxies: Vec<IpAddr>,
+    /// `None` when rate limiting is off.
+    pub limiter: Option<std::sync::Arc<ratelimit::Limiter>>,
 }
 
 /// A JSON object body, as handlers take it.
@@ -51,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(projects::configure)
     .configure(environments::configure)
     .configure(variables::configure)
+    .configure(transfer::configure)
     .configure(audit::configure);
 }
 

@@ -13,9 +13,17 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub text: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(
@@ -95,6 +103,8 @@ impl TestServer {
             .arg(dir)
             .env("RUST_LOG", "info")
             .env_remove("KEYNEST_MASTER_KEY")
+            // Tests register many users from one address; the rate-limit tests turn it back on.
+            .env("KEYNEST_RATE_LIMIT", "off")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {
@@ -170,9 +180,19 @@ impl TestServer {
     fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
         let mut resp = resp.expect("request");
         let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text }
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -200,6 +220,18 @@ impl TestServer {
     }
 
     pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+        self.send_as(method, path, token, "application/json", &[], body)
+    }
+
+    pub fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
         let url = self.url(path);
         let mut req = match method {
             "POST" => self.agent.post(url),
@@ -207,11 +239,41 @@ impl TestServer {
             "PUT" => self.agent.put(url),
             other => panic!("no body for {other}"),
         };
-        req = req.header("Content-Type", "application/json");
+        req = req.header("Content-Type", content_type);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = token {
             req = req.header("Authorization", format!("Token {t}"));
         }
         Self::finish(req.send(body))
+    }
+
+    /// A multipart/form-data POST: (field name, file name, content) per part.
+    pub fn multipart(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Resp {
+        let boundary = "----keynest-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, file, content) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let disposition = match file {
+                Some(f) => {
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+                }
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        self.send_as("POST", path, token, &ct, &[], &body)
     }
 
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {

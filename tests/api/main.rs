@@ -7,5 +7,7 @@ mod audit;
 mod durability;
 mod errors;
 mod helpers;
+mod ratelimit;
 mod resources;
 mod roles;
+mod transfer;

@@ -1,0 +1,167 @@
+//! Import and export of a whole environment, handled by the environment's organization actor.
+//! An import is one atomic batch with one audit entry (counts only), so after a crash either all
+//! of it is there or none of it; an export is audited too, since it hands out every value.
+
+use crate::error::{DomainError, DomainResult};
+use crate::input::VariableKey;
+use crate::model::*;
+use crate::org::{OrgActor, Write};
+use crate::store::{self, keys, Changes, LOC_VAR};
+use actix::prelude::*;
+use std::collections::HashMap;
+
+/// Every variable of an environment, opened, with the names for the export header.
+pub struct Export {
+    pub organization: String,
+    pub project: String,
+    pub environment: String,
+    pub vars: Vec<(String, SecretValue)>,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Export>")]
+pub struct ExportEnvironment {
+    pub caller: Caller,
+    pub env: EnvId,
+    /// For the audit entry: `env`, `json` or `yaml`.
+    pub format: &'static str,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub updated: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub total_variables: usize,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<ImportSummary>")]
+pub struct ImportVariables {
+    pub caller: Caller,
+    pub env: EnvId,
+    /// In file order; a key given twice takes its last value.
+    pub entries: Vec<(VariableKey, SecretValue)>,
+    pub failed: usize,
+    /// When false, keys that already exist are left alone (counted as skipped).
+    pub overwrite: bool,
+}
+
+impl Handler<ExportEnvironment> for OrgActor {
+    type Result = Write<Export>;
+
+    fn handle(&mut self, msg: ExportEnvironment, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let e = self.environment(msg.env)?;
+            self.writer(&msg.caller, "environment")
+                .map_err(|e| match e {
+                    DomainError::Forbidden(_) => {
+                        DomainError::Forbidden("Only admins and editors can export values.".into())
+                    }
+                    other => other,
+                })?;
+            let mut vars = Vec::new();
+            for v in self.store().scan::<Variable>(&keys::vars(e.id)) {
+                let v = v?;
+                let value = self.open(&v)?;
+                vars.push((v.key, value));
+            }
+            let project = self.project(e.project)?;
+            let mut c = Changes::new();
+            let ev = self
+                .event("environment_exported", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("format", msg.format)
+                .detail("variables", vars.len().to_string());
+            self.record(&mut c, &msg.caller, ev)?;
+            let export = Export {
+                organization: self.org()?.name,
+                project: project.name,
+                environment: e.name,
+                vars,
+            };
+            Ok((c, export))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<ImportVariables> for OrgActor {
+    type Result = Write<ImportSummary>;
+
+    fn handle(&mut self, msg: ImportVariables, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            let e = self.environment(msg.env)?;
+            self.writer(&msg.caller, "environment")?;
+            // Last value wins for a key given twice; first position keeps the order.
+            let mut order: Vec<VariableKey> = Vec::new();
+            let mut values: HashMap<VariableKey, SecretValue> = HashMap::new();
+            for (k, v) in msg.entries {
+                if values.insert(k.clone(), v).is_none() {
+                    order.push(k);
+                }
+            }
+            let mut c = Changes::new();
+            let mut sum = ImportSummary {
+                failed: msg.failed,
+                ..Default::default()
+            };
+            let now = Ts::now();
+            for key in order {
+                let Some(value) = values.remove(&key) else {
+                    continue;
+                };
+                let index = keys::var_key(e.id, key.as_str());
+                match self.store().get::<VarId>(&index)? {
+                    Some(_) if !msg.overwrite => sum.skipped += 1,
+                    Some(id) => {
+                        let mut v = self.variable(id)?;
+                        v.version += 1;
+                        v.sealed = self.seal(&v, &value)?;
+                        v.updated_at = now;
+                        v.updated_by = msg.caller.user;
+                        c.put(keys::var(e.id, v.id), &v)?;
+                        sum.updated += 1;
+                    }
+                    None => {
+                        let mut v = Variable {
+                            id: VarId(self.store().next_id("variable")?),
+                            org: self.id(),
+                            env: e.id,
+                            key: key.as_str().to_string(),
+                            version: 1,
+                            sealed: Vec::new(),
+                            created_at: now,
+                            updated_at: now,
+                            created_by: msg.caller.user,
+                            updated_by: msg.caller.user,
+                        };
+                        v.sealed = self.seal(&v, &value)?;
+                        c.put(keys::var(e.id, v.id), &v)?;
+                        c.put(index, &v.id)?;
+                        c.put(
+                            keys::loc(LOC_VAR, v.id.0),
+                            &store::Loc {
+                                org: self.id(),
+                                parent: e.id.0,
+                            },
+                        )?;
+                        sum.imported += 1;
+                    }
+                }
+            }
+            sum.total_variables = sum.imported + sum.updated + sum.skipped + sum.failed;
+            let ev = self
+                .event("variables_imported", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("imported", sum.imported.to_string())
+                .detail("updated", sum.updated.to_string())
+                .detail("skipped", sum.skipped.to_string())
+                .detail("failed", sum.failed.to_string());
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, sum))
+        })();
+        self.commit(change)
+    }
+}

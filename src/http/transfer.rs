@@ -1,0 +1,315 @@
+//! `/api/environments/{id}/export/` and `/import/`: a whole environment out as `.env`, JSON or
+//! YAML, and a file in (multipart field `file`, or a JSON body `{"data", "format", "overwrite"}`).
+
+use crate::http::auth::Authenticated;
+use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::pagination::ListQuery;
+use crate::http::AppState;
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use keynest_actors::dotenv::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
+use keynest_actors::model::{EnvId, SecretValue};
+use keynest_actors::transfer::{ExportEnvironment, ImportVariables};
+use keynest_actors::Target;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/environments/{id}/export/").route(web::get().to(export_environment)),
+    )
+    .service(
+        web::resource("/api/environments/{id}/import/").route(web::post().to(import_environment)),
+    );
+}
+
+/// Letters, digits, `-`, `_` and `.` only, so the name is safe in a header and on any disk.
+fn file_name(project: &str, env: &str, ext: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}-{}.{ext}", clean(project), clean(env))
+}
+
+async fn export_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let format = match q.get("format") {
+        None => Format::Env,
+        Some(f) => Format::parse(f)
+            .filter(|_| f != "yml" && f != "dotenv")
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Unknown export format {f:?}; use env, json or yaml."
+                ))
+            })?,
+    };
+    let env = EnvId(*id);
+    let msg = ExportEnvironment {
+        caller: auth.caller,
+        env,
+        format: format.extension(),
+    };
+    let export = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    let vars: Vec<(String, String)> = export
+        .vars
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_string()))
+        .collect();
+    let body = Zeroizing::new(match format {
+        Format::Env => {
+            let now = chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string();
+            let header = ExportHeader {
+                environment: &export.environment,
+                project: &export.project,
+                organization: &export.organization,
+                generated_on: &now,
+            };
+            dotenv::render_env(&header, &vars)
+        }
+        Format::Json => dotenv::render_json(&vars),
+        Format::Yaml => dotenv::render_yaml(&vars),
+    });
+    drop(Zeroizing::new(
+        vars.into_iter()
+            .flat_map(|(k, v)| [k, v])
+            .collect::<Vec<_>>(),
+    ));
+    let name = file_name(&export.project, &export.environment, format.extension());
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body.as_bytes().to_vec()))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "An import may be at most {} MiB.",
+            MAX_IMPORT_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// What the client sent: the document, its format, and whether existing keys are overwritten.
+struct Upload {
+    data: Zeroizing<Vec<u8>>,
+    format: Option<Format>,
+    overwrite: bool,
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn format_field(v: &str) -> ApiResult<Option<Format>> {
+    match v.trim() {
+        "auto" | "" => Ok(None),
+        f => Format::parse(f).map(Some).ok_or_else(|| {
+            ApiError::from(keynest_actors::error::DomainError::invalid(
+                "format",
+                "Use env, json, yaml or auto.",
+            ))
+        }),
+    }
+}
+
+async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<Upload> {
+    let mut form = Multipart::new(req.headers(), payload);
+    let mut upload = Upload {
+        data: Zeroizing::new(Vec::new()),
+        format: None,
+        overwrite: true,
+    };
+    let mut have_file = false;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string);
+        let limit = if name == "file" { MAX_IMPORT_BYTES } else { 64 };
+        let mut bytes = Zeroizing::new(Vec::new());
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(if name == "file" {
+                    too_large()
+                } else {
+                    ApiError::bad_request(format!("Field {name} is too long."))
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "file" => {
+                have_file = true;
+                upload.data = bytes;
+                if upload.format.is_none() {
+                    upload.format =
+                        Some(Format::from_file_name(file_name.as_deref().unwrap_or("")));
+                }
+            }
+            "format" => {
+                if let Some(f) = format_field(&String::from_utf8_lossy(&bytes))? {
+                    upload.format = Some(f);
+                }
+            }
+            "overwrite" => {
+                upload.overwrite =
+                    parse_bool(&String::from_utf8_lossy(&bytes)).ok_or_else(|| {
+                        ApiError::from(keynest_actors::error::DomainError::invalid(
+                            "overwrite",
+                            "Must be true or false.",
+                        ))
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    if !have_file {
+        return Err(
+            keynest_actors::error::DomainError::invalid("file", "This field is required.").into(),
+        );
+    }
+    Ok(upload)
+}
+
+async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
+    // JSON escaping can make the document longer than the file it carries.
+    let limit = MAX_IMPORT_BYTES + MAX_IMPORT_BYTES / 2;
+    let mut body = Zeroizing::new(Vec::new());
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("The request body could not be read."))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let doc: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Malformed JSON at line {}, column {}.",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let mut errors = keynest_actors::error::FieldErrors::default();
+    let data = match doc.get("data") {
+        Some(Value::String(s)) => Some(Zeroizing::new(s.as_bytes().to_vec())),
+        None | Some(Value::Null) => {
+            errors.add("data", "This field is required.");
+            None
+        }
+        Some(_) => {
+            errors.add("data", "Must be a string holding the file's text.");
+            None
+        }
+    };
+    let format = match doc.get("format") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => format_field(f).unwrap_or_else(|_| {
+            errors.add("format", "Use env, json, yaml or auto.");
+            None
+        }),
+        Some(_) => {
+            errors.add("format", "Use env, json, yaml or auto.");
+            None
+        }
+    };
+    let overwrite = match doc.get("overwrite") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.add("overwrite", "Must be true or false.");
+            true
+        }
+    };
+    errors.into_result()?;
+    Ok(Upload {
+        data: data.unwrap_or_default(),
+        format,
+        overwrite,
+    })
+}
+
+async fn import_environment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    let upload = if is_multipart {
+        read_multipart(&req, payload).await?
+    } else {
+        read_json(payload).await?
+    };
+    if upload.data.len() > MAX_IMPORT_BYTES {
+        return Err(too_large());
+    }
+    let text = std::str::from_utf8(&upload.data)
+        .map_err(|_| ApiError::bad_request("The file is not UTF-8 text."))?;
+    let format = upload.format.unwrap_or_else(|| Format::sniff(text));
+    let parsed = dotenv::parse(text, format).map_err(|r| match r {
+        Refusal::TooLarge => too_large(),
+        Refusal::Invalid(m) => ApiError::bad_request(m),
+    })?;
+    let failures = parsed.failures;
+    let env = EnvId(*id);
+    let msg = ImportVariables {
+        caller: auth.caller,
+        env,
+        failed: failures.len(),
+        entries: parsed
+            .entries
+            .into_iter()
+            .map(|(k, v)| (k, SecretValue::new(v)))
+            .collect(),
+        overwrite: upload.overwrite,
+    };
+    let summary = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    let message = if failures.is_empty() {
+        "Import completed successfully"
+    } else {
+        "Import completed with errors"
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "message": message,
+        "summary": summary,
+        "failed_imports": if failures.is_empty() { Value::Null } else { json!(failures) },
+    })))
+}

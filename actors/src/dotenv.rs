@@ -371,19 +371,24 @@ pub fn env_line(key: &str, value: &str) -> String {
 }
 
 fn quote(value: &str) -> String {
-    let plain = !value.is_empty()
+    let special = |c: char| {
+        matches!(c, '#' | '"' | '\'' | '`' | '\\' | '$') || c.is_whitespace() || c.is_control()
+    };
+    if value.is_empty() || !value.chars().any(special) {
+        return value.to_string();
+    }
+    // python-dotenv reads a backslash just before a closing quote as an escaped quote (in either
+    // kind of quotes) and then mis-reads the following lines, so a value ending in `\` is written
+    // unquoted whenever that reads back (python-dotenv and Node read it exactly; dotenvy does not).
+    let unquoted_ok = value.ends_with('\\')
         && value.trim() == value
-        && !value.chars().any(|c| {
-            matches!(
-                c,
-                '#' | '"' | '\'' | '`' | '\\' | '$' | '\n' | '\r' | '\t' | ' '
-            ) || c.is_control()
-        });
-    if plain || value.is_empty() {
+        && !value.starts_with(['\'', '"', '`'])
+        && !value.chars().any(|c| c == '#' || c.is_control());
+    if unquoted_ok {
         return value.to_string();
     }
     // Single quotes are literal in all three parsers, but python-dotenv decodes \\ and \' inside
-    // them, so they are only safe without those sequences (and without a trailing backslash).
+    // them, so they are only safe without those sequences.
     let single_ok = !value.contains('\'')
         && !value.contains("\\\\")
         && !value.ends_with('\\')
@@ -391,6 +396,8 @@ fn quote(value: &str) -> String {
     if single_ok {
         return format!("'{value}'");
     }
+    // Double quotes: exact for python-dotenv and dotenvy; Node's dotenv decodes only \n and \r,
+    // so a value holding both ' and one of " or \ cannot be written exactly for Node.
     let mut out = String::with_capacity(value.len() + 8);
     out.push('"');
     for c in value.chars() {

@@ -36,10 +36,7 @@ async fn seed(dir: &std::path::Path) -> Seeded {
         .account(Register { input, ip: None })
         .await
         .expect("register");
-    let caller = Caller {
-        user: s.user.id,
-        ip: None,
-    };
+    let caller = Caller::user(s.user.id, None);
     let org = s.organization.expect("org").id;
     let input = NewProject::parse(&obj(json!({"name": "p", "organization": org.0}))).expect("p");
     let p = kn

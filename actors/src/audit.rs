@@ -40,21 +40,39 @@ impl Event {
     }
 }
 
+/// Who did something: a user, a service token (recorded under its name), or nobody known.
+pub enum Who<'a> {
+    User(&'a User),
+    Service(&'a ServiceGrant),
+    Nobody,
+}
+
+impl<'a> From<Option<&'a User>> for Who<'a> {
+    fn from(u: Option<&'a User>) -> Self {
+        u.map_or(Who::Nobody, Who::User)
+    }
+}
+
 /// Add the audit entry for `event`, done by `who` from `ip`, to `changes`.
-pub fn record(
+pub fn record<'a>(
     store: &Store,
     changes: &mut Changes,
-    who: Option<&User>,
+    who: impl Into<Who<'a>>,
     ip: Option<String>,
     event: Event,
 ) -> DomainResult<()> {
     let id = AuditId(store.next_id("audit")?);
+    let (user, user_name, user_email) = match who.into() {
+        Who::User(u) => (Some(u.id), u.display_name(), u.email.clone()),
+        Who::Service(g) => (None, format!("service token {}", g.name), String::new()),
+        Who::Nobody => (None, String::new(), String::new()),
+    };
     let entry = AuditEntry {
         id,
         org: event.org,
-        user: who.map(|u| u.id),
-        user_name: who.map(User::display_name).unwrap_or_default(),
-        user_email: who.map(|u| u.email.clone()).unwrap_or_default(),
+        user,
+        user_name,
+        user_email,
         action: event.action.to_string(),
         target_type: event.target_type.to_string(),
         target_id: event.target_id,

@@ -490,6 +490,45 @@ pub fn parse_role(map: &Map<String, Value>) -> DomainResult<Role> {
     role.ok_or_else(|| crate::error::DomainError::Internal("role parse".into()))
 }
 
+/// `{"name", "access", "expires_in_days"?}` for a new service token.
+pub fn parse_service_token(
+    map: &Map<String, Value>,
+) -> DomainResult<crate::service_tokens::NewServiceToken> {
+    let mut b = Body::new(map);
+    let name = b.text("name", true, MAX_NAME);
+    let access = match b.raw_str("access", false) {
+        None => Some(ServiceAccess::Read),
+        Some(a) => ServiceAccess::parse(&a)
+            .ok_or(())
+            .map_err(|_| {
+                b.errors
+                    .add("access", "Must be \"read\" or \"read_write\".")
+            })
+            .ok(),
+    };
+    let max = crate::service_tokens::MAX_EXPIRY_DAYS;
+    // Days, possibly fractional (0.5 is twelve hours).
+    let expires_in_days = match map.get("expires_in_days") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) => {
+            n.as_f64()
+        }
+        Some(_) => {
+            b.errors.add(
+                "expires_in_days",
+                format!("Must be a number of days above 0 and at most {max}."),
+            );
+            None
+        }
+    };
+    b.finish()?;
+    Ok(crate::service_tokens::NewServiceToken {
+        name: name.unwrap_or_default(),
+        access: access.unwrap_or(ServiceAccess::Read),
+        expires_in_days,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,12 +9,14 @@ pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod error;
+pub mod history;
 pub mod input;
 pub mod members;
 pub mod model;
 pub mod org;
 pub mod page;
 pub mod registry;
+pub mod service_tokens;
 pub mod store;
 pub mod transfer;
 
@@ -98,6 +100,14 @@ impl Keynest {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// A service token's grant and creator, or why it is refused.
+    pub fn authenticate_service(
+        &self,
+        token: &str,
+    ) -> DomainResult<Result<(ServiceGrant, UserId), service_tokens::Refused>> {
+        service_tokens::authenticate(&self.store, token)
     }
 
     /// Send `msg` to the accounts actor and wait for its answer.

@@ -26,7 +26,15 @@ macro_rules! id_type {
         }
     )*};
 }
-id_type!(UserId, OrgId, ProjectId, EnvId, VarId, AuditId);
+id_type!(
+    UserId,
+    OrgId,
+    ProjectId,
+    EnvId,
+    VarId,
+    AuditId,
+    ServiceTokenId
+);
 
 /// Microseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -420,6 +428,110 @@ impl From<AuditEntry> for AuditView {
 /// actor, not the handler, decides what the caller may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The user, or for a service token the user who created it (for `created_by` only: a
+    /// service caller never gets that user's rights).
     pub user: UserId,
     pub ip: Option<String>,
+    /// Set when the request came with a service token: the one environment it may touch.
+    pub service: Option<ServiceGrant>,
+}
+
+impl Caller {
+    pub fn user(user: UserId, ip: Option<String>) -> Caller {
+        Caller {
+            user,
+            ip,
+            service: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceAccess {
+    Read,
+    ReadWrite,
+}
+
+impl ServiceAccess {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Self::Read),
+            "read_write" => Some(Self::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
+/// What a valid service token allows: one environment, read or read-write.
+#[derive(Debug, Clone)]
+pub struct ServiceGrant {
+    pub token: ServiceTokenId,
+    pub name: String,
+    pub org: OrgId,
+    pub env: EnvId,
+    pub access: ServiceAccess,
+}
+
+/// A service token as stored, under the SHA-256 of the token (never the token itself).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceToken {
+    pub id: ServiceTokenId,
+    pub org: OrgId,
+    pub env: EnvId,
+    pub name: String,
+    pub access: ServiceAccess,
+    pub created_at: Ts,
+    pub expires_at: Option<Ts>,
+    pub created_by: UserId,
+    pub last_used: Option<Ts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceTokenView {
+    pub id: ServiceTokenId,
+    pub name: String,
+    pub access: ServiceAccess,
+    pub environment: EnvId,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used: Option<String>,
+    pub created_by_name: String,
+    /// Only in the answer to the creation, the one time the token is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretValue>,
+}
+
+/// One value a variable has had; sealed with its own version in the associated data.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct VariableVersion {
+    pub version: u32,
+    pub sealed: Vec<u8>,
+    pub created_at: Ts,
+    pub created_by: UserId,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    pub version: u32,
+    pub created_at: String,
+    pub created_by_name: String,
+    pub decrypted_value: Option<SecretValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvRef {
+    pub id: EnvId,
+    pub name: String,
+}
+
+/// Two environments of a project compared by key: no values, only where each key stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareView {
+    pub source: EnvRef,
+    pub target: EnvRef,
+    pub only_in_source: Vec<String>,
+    pub only_in_target: Vec<String>,
+    pub different: Vec<String>,
+    pub same: Vec<String>,
 }

@@ -62,6 +62,11 @@ impl OrgActor {
         if self.deleted {
             return Err(DomainError::NotFound(what));
         }
+        if caller.service.is_some() {
+            return Err(DomainError::Forbidden(
+                "A service token can only read and write the variables of its environment.".into(),
+            ));
+        }
         self.store
             .membership(self.id, caller.user)?
             .map(|m| m.role)
@@ -88,6 +93,48 @@ impl OrgActor {
             return Err(DomainError::Forbidden(format!("Only admins can {action}.")));
         }
         Ok(())
+    }
+
+    /// Whether `caller` may read (`write` false) or change the variables of `env`, and whether
+    /// they see values. Users go by role; a service token by its one environment and access.
+    /// `what` names the record asked for, as in `role`.
+    pub(crate) fn env_access(
+        &self,
+        caller: &Caller,
+        env: EnvId,
+        write: bool,
+        what: &'static str,
+    ) -> DomainResult<bool> {
+        if let Some(g) = &caller.service {
+            if self.deleted || g.org != self.id || g.env != env {
+                return Err(DomainError::Forbidden(
+                    "This service token is for another environment.".into(),
+                ));
+            }
+            if write && g.access != ServiceAccess::ReadWrite {
+                return Err(DomainError::Forbidden(
+                    "This service token is read-only.".into(),
+                ));
+            }
+            return Ok(true);
+        }
+        let role = if write {
+            self.writer(caller, what)?
+        } else {
+            self.role(caller, what)?
+        };
+        Ok(role.can_write())
+    }
+
+    /// Keep `v`'s current value as version `v.version` in its history.
+    pub(crate) fn put_version(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
+        let version = VariableVersion {
+            version: v.version,
+            sealed: v.sealed.clone(),
+            created_at: v.updated_at,
+            created_by: v.updated_by,
+        };
+        c.put(keys::version(v.id, v.version), &version)
     }
 
     pub(crate) fn name_of(&self, user: UserId) -> DomainResult<String> {
@@ -132,6 +179,10 @@ impl OrgActor {
         caller: &Caller,
         event: Event,
     ) -> DomainResult<()> {
+        if let Some(grant) = &caller.service {
+            let who = audit::Who::Service(grant);
+            return audit::record(&self.store, changes, who, caller.ip.clone(), event);
+        }
         let who = self.store.user(caller.user)?;
         audit::record(&self.store, changes, who.as_ref(), caller.ip.clone(), event)
     }
@@ -244,17 +295,32 @@ impl OrgActor {
 
     // ---- removal, shared by the deletes of each level ----
 
-    fn remove_variable(&self, c: &mut Changes, v: &Variable) {
+    fn remove_variable(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
         c.del(keys::var(v.env, v.id));
         c.del(keys::var_key(v.env, &v.key));
         c.del(keys::loc(LOC_VAR, v.id.0));
+        let prefix = keys::versions(v.id);
+        for k in self.store.scan_keys(&prefix) {
+            c.del([prefix.as_slice(), &k?].concat());
+        }
+        Ok(())
     }
 
     fn remove_environment(&self, c: &mut Changes, e: &Environment) -> DomainResult<usize> {
         let mut n = 0;
         for v in self.store.scan::<Variable>(&keys::vars(e.id)) {
-            self.remove_variable(c, &v?);
+            self.remove_variable(c, &v?)?;
             n += 1;
+        }
+        let tokens = keys::env_service_tokens(e.id);
+        for kv in self.store.scan_entries(&tokens) {
+            let (id, hash) = kv?;
+            let hash: [u8; 32] = hash
+                .as_ref()
+                .try_into()
+                .map_err(|_| DomainError::Internal("bad token index".into()))?;
+            c.del(keys::service_token(&hash));
+            c.del([tokens.as_slice(), &id].concat());
         }
         c.del(keys::env(e.project, e.id));
         c.del(keys::env_name(e.project, &e.name.to_lowercase()));
@@ -769,14 +835,14 @@ impl Handler<ListVariables> for OrgActor {
     type Result = DomainResult<Paged<VariableView>>;
 
     fn handle(&mut self, msg: ListVariables, _: &mut Self::Context) -> Self::Result {
-        let role = self.role(&msg.caller, "environment")?;
         let e = self.environment(msg.env)?;
+        let reveal = self.env_access(&msg.caller, e.id, false, "environment")?;
         let prefix = keys::vars(e.id);
         let count = self.store.count(&prefix)? as usize;
         let items = Window::page(msg.page)
             .apply(self.store.scan::<Variable>(&prefix))
             .into_iter()
-            .map(|v| self.var_view(&v?, &e.name, role.can_write()))
+            .map(|v| self.var_view(&v?, &e.name, reveal))
             .collect::<DomainResult<_>>()?;
         Ok(Paged { count, items })
     }
@@ -788,7 +854,7 @@ impl Handler<CreateVariable> for OrgActor {
     fn handle(&mut self, msg: CreateVariable, _: &mut Self::Context) -> Self::Result {
         let change = (|| {
             let e = self.environment(msg.input.env)?;
-            self.writer(&msg.caller, "environment")?;
+            self.env_access(&msg.caller, e.id, true, "environment")?;
             let key_index = keys::var_key(e.id, msg.input.key.as_str());
             if self.store.contains(&key_index)? {
                 return Err(DomainError::conflict(
@@ -812,6 +878,7 @@ impl Handler<CreateVariable> for OrgActor {
             v.sealed = self.seal(&v, &msg.input.value)?;
             let mut c = Changes::new();
             c.put(keys::var(e.id, v.id), &v)?;
+            self.put_version(&mut c, &v)?;
             c.put(key_index, &v.id)?;
             c.put(
                 keys::loc(LOC_VAR, v.id.0),
@@ -835,10 +902,13 @@ impl Handler<GetVariable> for OrgActor {
     type Result = DomainResult<VariableView>;
 
     fn handle(&mut self, msg: GetVariable, _: &mut Self::Context) -> Self::Result {
-        let role = self.role(&msg.caller, "variable")?;
+        if msg.caller.service.is_none() {
+            self.role(&msg.caller, "variable")?;
+        }
         let v = self.variable(msg.id)?;
+        let reveal = self.env_access(&msg.caller, v.env, false, "variable")?;
         let e = self.environment(v.env)?;
-        self.var_view(&v, &e.name, role.can_write())
+        self.var_view(&v, &e.name, reveal)
     }
 }
 
@@ -847,8 +917,11 @@ impl Handler<UpdateVariable> for OrgActor {
 
     fn handle(&mut self, msg: UpdateVariable, _: &mut Self::Context) -> Self::Result {
         let change = (|| {
+            if msg.caller.service.is_none() {
+                self.role(&msg.caller, "variable")?;
+            }
             let mut v = self.variable(msg.id)?;
-            self.writer(&msg.caller, "variable")?;
+            self.env_access(&msg.caller, v.env, true, "variable")?;
             if msg.patch.env.is_some_and(|e| e != v.env) {
                 return Err(refuse_move("environment", "variable"));
             }
@@ -876,6 +949,9 @@ impl Handler<UpdateVariable> for OrgActor {
             v.updated_at = Ts::now();
             v.updated_by = msg.caller.user;
             c.put(keys::var(v.env, v.id), &v)?;
+            if msg.patch.value.is_some() {
+                self.put_version(&mut c, &v)?;
+            }
             let ev = self
                 .event("variable_updated", "variable", v.id.0)
                 .detail("variable_key", &v.key)
@@ -893,11 +969,14 @@ impl Handler<DeleteVariable> for OrgActor {
 
     fn handle(&mut self, msg: DeleteVariable, _: &mut Self::Context) -> Self::Result {
         let change = (|| {
+            if msg.caller.service.is_none() {
+                self.role(&msg.caller, "variable")?;
+            }
             let v = self.variable(msg.id)?;
-            self.writer(&msg.caller, "variable")?;
+            self.env_access(&msg.caller, v.env, true, "variable")?;
             let e = self.environment(v.env)?;
             let mut c = Changes::new();
-            self.remove_variable(&mut c, &v);
+            self.remove_variable(&mut c, &v)?;
             let ev = self
                 .event("variable_deleted", "variable", v.id.0)
                 .detail("variable_key", &v.key)

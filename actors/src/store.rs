@@ -14,6 +14,8 @@
 //! P <org><project>      Project               N <project><env>   Environment
 //! n <project><name>     -> env id             V <env><var>       Variable
 //! K <env><key>          -> var id             a <audit>          AuditEntry
+//! h <var><version>      VariableVersion       S <sha256(token)>  ServiceToken
+//! s <env><token id>     -> token hash (an environment's service tokens)
 //! ```
 //! Values are a format byte followed by bincode, so the encoding can change later.
 //! This is the narrow interface (get, scan, atomic batch) DESIGN.md asks for.
@@ -124,6 +126,21 @@ pub mod keys {
     pub fn var_key(e: EnvId, key: &str) -> Vec<u8> {
         k(b'K', &[&e.be(), key.as_bytes()])
     }
+    pub fn version(v: VarId, version: u32) -> Vec<u8> {
+        k(b'h', &[&v.be(), &version.to_be_bytes()])
+    }
+    pub fn versions(v: VarId) -> Vec<u8> {
+        k(b'h', &[&v.be()])
+    }
+    pub fn service_token(hash: &[u8; 32]) -> Vec<u8> {
+        k(b'S', &[hash])
+    }
+    pub fn env_service_token(e: EnvId, t: ServiceTokenId) -> Vec<u8> {
+        k(b's', &[&e.be(), &t.be()])
+    }
+    pub fn env_service_tokens(e: EnvId) -> Vec<u8> {
+        k(b's', &[&e.be()])
+    }
     pub fn audit(a: AuditId) -> Vec<u8> {
         k(b'a', &[&a.be()])
     }
@@ -232,6 +249,24 @@ impl Store {
             r.map(|(k, v)| (k.subslice(n, k.len() - n), v))
                 .map_err(DomainError::from)
         })
+    }
+
+    /// Records under `prefix`, last key first.
+    pub fn scan_rev<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = DomainResult<T>> {
+        self.db
+            .scan_prefix(prefix)
+            .rev()
+            .map(|r| r.map_err(DomainError::from).and_then(|(_, v)| decode(&v)))
+    }
+
+    /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a
+    /// crash (a service token's `last_used`).
+    pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
+        self.db.insert(key, encode(value)?)?;
+        Ok(())
     }
 
     pub fn count(&self, prefix: &[u8]) -> DomainResult<u64> {

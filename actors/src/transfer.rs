@@ -54,13 +54,11 @@ impl Handler<ExportEnvironment> for OrgActor {
     fn handle(&mut self, msg: ExportEnvironment, _: &mut Self::Context) -> Self::Result {
         let change = (|| {
             let e = self.environment(msg.env)?;
-            self.writer(&msg.caller, "environment")
-                .map_err(|e| match e {
-                    DomainError::Forbidden(_) => {
-                        DomainError::Forbidden("Only admins and editors can export values.".into())
-                    }
-                    other => other,
-                })?;
+            if !self.env_access(&msg.caller, e.id, false, "environment")? {
+                return Err(DomainError::Forbidden(
+                    "Only admins and editors can export values.".into(),
+                ));
+            }
             let mut vars = Vec::new();
             for v in self.store().scan::<Variable>(&keys::vars(e.id)) {
                 let v = v?;
@@ -93,7 +91,7 @@ impl Handler<ImportVariables> for OrgActor {
     fn handle(&mut self, msg: ImportVariables, _: &mut Self::Context) -> Self::Result {
         let change = (|| {
             let e = self.environment(msg.env)?;
-            self.writer(&msg.caller, "environment")?;
+            self.env_access(&msg.caller, e.id, true, "environment")?;
             // Last value wins for a key given twice; first position keeps the order.
             let mut order: Vec<VariableKey> = Vec::new();
             let mut values: HashMap<VariableKey, SecretValue> = HashMap::new();
@@ -122,6 +120,7 @@ impl Handler<ImportVariables> for OrgActor {
                         v.updated_at = now;
                         v.updated_by = msg.caller.user;
                         c.put(keys::var(e.id, v.id), &v)?;
+                        self.put_version(&mut c, &v)?;
                         sum.updated += 1;
                     }
                     None => {
@@ -139,6 +138,7 @@ impl Handler<ImportVariables> for OrgActor {
                         };
                         v.sealed = self.seal(&v, &value)?;
                         c.put(keys::var(e.id, v.id), &v)?;
+                        self.put_version(&mut c, &v)?;
                         c.put(index, &v.id)?;
                         c.put(
                             keys::loc(LOC_VAR, v.id.0),

@@ -1,13 +1,15 @@
-//! Who is calling: the `Authenticated` extractor (an `Authorization: Token <40 hex>` header,
-//! checked against the token cache) and the client address used for audit entries. Handlers take
-//! `Authenticated` as an argument and never read headers themselves.
+//! Who is calling: the `Authenticated` extractor (a user's `Authorization: Token <40 hex>`,
+//! checked against the token cache), `AnyCaller` (a user or a service token `kns_...`), and the
+//! client address used for audit entries and rate limits. Handlers take one of them as an
+//! argument and never read headers themselves.
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 use crate::http::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use keynest_actors::accounts::TokenHash;
 use keynest_actors::model::{Caller, UserId};
+use keynest_actors::service_tokens::{self, Refused};
 use std::future::{ready, Ready};
 use std::net::IpAddr;
 
@@ -31,30 +33,45 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
     })
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
-    let state = state(req)?;
+/// The token of an `Authorization: Token <token>` header.
+pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or_else(|| {
             ApiError::unauthenticated("Authentication credentials were not provided.")
         })?;
-    let token = header
+    header
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Token "))
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::unauthenticated("Use the header 'Authorization: Token <token>'.")
-        })?;
+        .ok_or_else(|| ApiError::unauthenticated("Use the header 'Authorization: Token <token>'."))
+}
+
+/// A user token, or a service token (which gets the caller its grant, not its creator's rights).
+fn authenticate(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiError> {
+    let state = state(req)?;
+    let token = bearer(req)?;
+    let ip = client_ip(req, &state.trusted_proxies);
+    if service_tokens::is_service_token(token) {
+        return match state.kn.authenticate_service(token)? {
+            Ok((grant, creator)) => Ok((
+                Caller {
+                    user: creator,
+                    ip,
+                    service: Some(grant),
+                },
+                None,
+            )),
+            Err(Refused::Expired) => {
+                Err(ApiError::unauthenticated("This service token has expired."))
+            }
+            Err(Refused::Unknown) => Err(ApiError::unauthenticated("Invalid token.")),
+        };
+    }
     match state.kn.tokens().authenticate(token)? {
-        Some((user, hash)) => Ok(Authenticated {
-            caller: Caller {
-                user,
-                ip: client_ip(req, &state.trusted_proxies),
-            },
-            token: hash,
-        }),
+        Some((user, hash)) => Ok((Caller::user(user, ip), Some(hash))),
         None => Err(ApiError::unauthenticated("Invalid token.")),
     }
 }
@@ -64,7 +81,26 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(authenticate(req).and_then(|(caller, token)| match token {
+            Some(token) => Ok(Authenticated { caller, token }),
+            None => Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                "A service token can only read and write the variables of its environment.",
+            )),
+        }))
+    }
+}
+
+/// A user or a service token: for the routes a service token may use (its environment's
+/// variables, export and import). The organization actor checks what the caller may do.
+pub struct AnyCaller(pub Caller);
+
+impl FromRequest for AnyCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(|(caller, _)| AnyCaller(caller)))
     }
 }
 

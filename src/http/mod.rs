@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod projects;
 pub mod ratelimit;
+pub mod service_tokens;
 pub mod transfer;
 pub mod variables;
 
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(environments::configure)
     .configure(variables::configure)
     .configure(transfer::configure)
+    .configure(service_tokens::configure)
     .configure(audit::configure);
 }
 

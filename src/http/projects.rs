@@ -7,8 +7,9 @@ use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, environments, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::error::FieldErrors;
+use keynest_actors::history::CompareEnvironments;
 use keynest_actors::input::{NewProject, ProjectPatch};
-use keynest_actors::model::{OrgId, ProjectId, ProjectView};
+use keynest_actors::model::{CompareView, EnvId, OrgId, ProjectId, ProjectView};
 use keynest_actors::org::{CreateProject, DeleteProject, GetProject, UpdateProject};
 use keynest_actors::Target;
 
@@ -27,6 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/projects/{id}/environments/")
             .route(web::get().to(list_project_environments)),
+    )
+    .service(
+        web::resource("/api/projects/{id}/compare/").route(web::get().to(compare_environments)),
     );
 }
 
@@ -119,4 +123,32 @@ async fn list_project_environments(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     environments::list(&state, auth, &req, Some(ProjectId(*id))).await
+}
+
+async fn compare_environments(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<web::Json<CompareView>> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let source = q.id("source", &mut errors);
+    let target = q.id("target", &mut errors);
+    for (name, v) in [("source", source), ("target", target)] {
+        if v.is_none() && q.get(name).is_none() {
+            errors.add(name, "This field is required (an environment id).");
+        }
+    }
+    check(errors)?;
+    let project = ProjectId(*id);
+    let msg = CompareEnvironments {
+        caller: auth.caller,
+        project,
+        source: EnvId(source.unwrap_or_default()),
+        target: EnvId(target.unwrap_or_default()),
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Project(project), msg).await?,
+    ))
 }

@@ -42,6 +42,7 @@ impl FromStr for Rate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     User(u64),
+    Service(u64),
     Addr(IpAddr),
 }
 
@@ -165,20 +166,20 @@ impl Limiter {
     /// `addr` the client address.
     pub fn check(
         &self,
-        user: Option<u64>,
+        user: Option<Key>,
         addr: Option<IpAddr>,
         auth_endpoint: bool,
         now: u64,
     ) -> Decision {
         let addr_key = addr.map(Key::Addr);
-        let caller = user.map(Key::User).or(addr_key);
+        let caller = user.or(addr_key);
         let mut checks: [Option<(&Gcra, Key)>; 3] = [None, None, None];
         if auth_endpoint {
             checks[0] = addr_key.map(|k| (&self.auth, k));
         }
         checks[1] = caller.map(|k| (&self.burst, k));
         checks[2] = match user {
-            Some(u) => Some((&self.user, Key::User(u))),
+            Some(k) => Some((&self.user, k)),
             None => addr_key.map(|k| (&self.anon, k)),
         };
         let mut last = Decision {
@@ -251,13 +252,15 @@ pub fn decide(req: &actix_web::HttpRequest) -> Option<Decision> {
     }
     let addr =
         crate::http::auth::client_ip(req, &state.trusted_proxies).and_then(|ip| ip.parse().ok());
-    let user = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Token "))
-        .and_then(|t| state.kn.tokens().authenticate(t.trim()).ok().flatten())
-        .map(|(user, _)| user.0);
+    let user = crate::http::auth::bearer(req).ok().and_then(|t| {
+        if keynest_actors::service_tokens::is_service_token(t) {
+            let grant = state.kn.authenticate_service(t).ok()?.ok()?;
+            Some(Key::Service(grant.0.token.0))
+        } else {
+            let (user, _) = state.kn.tokens().authenticate(t).ok()??;
+            Some(Key::User(user.0))
+        }
+    });
     let auth_endpoint =
         path.starts_with("/api/auth/login") || path.starts_with("/api/auth/register");
     Some(limiter.check(user, addr, auth_endpoint, now_micros()))
@@ -341,13 +344,13 @@ mod tests {
         });
         let ip = Some(IpAddr::from([10, 0, 0, 1]));
         for user in 0..5 {
-            assert!(l.check(Some(user), ip, true, 0).allowed);
+            assert!(l.check(Some(Key::User(user)), ip, true, 0).allowed);
         }
-        let d = l.check(Some(99), ip, true, 0);
+        let d = l.check(Some(Key::User(99)), ip, true, 0);
         assert!(!d.allowed);
         assert_eq!(d.limit, 5);
         assert!(
-            l.check(Some(99), ip, false, 0).allowed,
+            l.check(Some(Key::User(99)), ip, false, 0).allowed,
             "other endpoints are not the login limit"
         );
     }

@@ -1,7 +1,7 @@
 //! `/api/environments/{id}/export/` and `/import/`: a whole environment out as `.env`, JSON or
 //! YAML, and a file in (multipart field `file`, or a JSON body `{"data", "format", "overwrite"}`).
 
-use crate::http::auth::Authenticated;
+use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::pagination::ListQuery;
 use crate::http::AppState;
@@ -43,7 +43,7 @@ fn file_name(project: &str, env: &str, ext: &str) -> String {
 
 async fn export_environment(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
@@ -60,7 +60,7 @@ async fn export_environment(
     };
     let env = EnvId(*id);
     let msg = ExportEnvironment {
-        caller: auth.caller,
+        caller,
         env,
         format: format.extension(),
     };
@@ -263,7 +263,7 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
 
 async fn import_environment(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
     req: HttpRequest,
     payload: web::Payload,
@@ -291,7 +291,7 @@ async fn import_environment(
     let failures = parsed.failures;
     let env = EnvId(*id);
     let msg = ImportVariables {
-        caller: auth.caller,
+        caller,
         env,
         failed: failures.len(),
         entries: parsed

@@ -1,12 +1,13 @@
 //! `/api/variables/` and `/api/environments/{id}/variables/`: values in and out. Values travel
 //! only in response bodies of callers allowed to read them; nothing here logs a body.
 
-use crate::http::auth::Authenticated;
+use crate::http::auth::{AnyCaller, Authenticated};
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
-use keynest_actors::error::FieldErrors;
+use keynest_actors::error::{DomainError, FieldErrors};
+use keynest_actors::history::{ListVersions, RollbackVariable};
 use keynest_actors::input::{NewVariable, VariablePatch};
 use keynest_actors::model::{EnvId, VarId, VariableView};
 use keynest_actors::org::{
@@ -24,12 +25,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_variable))
             .route(web::patch().to(update_variable))
             .route(web::delete().to(delete_variable)),
+    )
+    .service(
+        web::resource("/api/variables/{id}/versions/").route(web::get().to(list_variable_versions)),
+    )
+    .service(
+        web::resource("/api/variables/{id}/rollback/").route(web::post().to(rollback_variable)),
     );
 }
 
 async fn list_variables(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
@@ -39,11 +46,7 @@ async fn list_variables(
     check(errors)?;
     let page = page.unwrap_or_default();
     let env = EnvId(*id);
-    let msg = ListVariables {
-        caller: auth.caller,
-        env,
-        page,
-    };
+    let msg = ListVariables { caller, env, page };
     render(
         &req,
         page,
@@ -53,28 +56,22 @@ async fn list_variables(
 
 async fn create_variable(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
     let input = NewVariable::parse(&body)?;
     let target = Target::Environment(input.env);
-    let msg = CreateVariable {
-        caller: auth.caller,
-        input,
-    };
+    let msg = CreateVariable { caller, input };
     Ok(HttpResponse::Created().json(state.kn.ask_owner(target, msg).await?))
 }
 
 async fn get_variable(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
 ) -> ApiResult<web::Json<VariableView>> {
     let id = VarId(*id);
-    let msg = GetVariable {
-        caller: auth.caller,
-        id,
-    };
+    let msg = GetVariable { caller, id };
     Ok(web::Json(
         state.kn.ask_owner(Target::Variable(id), msg).await?,
     ))
@@ -82,13 +79,13 @@ async fn get_variable(
 
 async fn update_variable(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
     body: JsonObject,
 ) -> ApiResult<web::Json<VariableView>> {
     let id = VarId(*id);
     let msg = UpdateVariable {
-        caller: auth.caller,
+        caller,
         id,
         patch: VariablePatch::parse(&body)?,
     };
@@ -99,14 +96,60 @@ async fn update_variable(
 
 async fn delete_variable(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
 ) -> ApiResult<HttpResponse> {
     let id = VarId(*id);
-    let msg = DeleteVariable {
-        caller: auth.caller,
-        id,
-    };
+    let msg = DeleteVariable { caller, id };
     state.kn.ask_owner(Target::Variable(id), msg).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_variable_versions(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    let var = VarId(*id);
+    let msg = ListVersions {
+        caller: auth.caller,
+        var,
+        page,
+    };
+    render(
+        &req,
+        page,
+        state.kn.ask_owner(Target::Variable(var), msg).await?,
+    )
+}
+
+async fn rollback_variable(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<web::Json<VariableView>> {
+    let var = VarId(*id);
+    let version = match body.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v >= 1 && v <= u64::from(u32::MAX) => v as u32,
+        _ => {
+            return Err(
+                DomainError::invalid("version", "Must be a version number (1 or more).").into(),
+            )
+        }
+    };
+    let msg = RollbackVariable {
+        caller: auth.caller,
+        var,
+        version,
+    };
+    Ok(web::Json(
+        state.kn.ask_owner(Target::Variable(var), msg).await?,
+    ))
 }

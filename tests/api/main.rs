@@ -10,4 +10,5 @@ mod helpers;
 mod ratelimit;
 mod resources;
 mod roles;
+mod teams;
 mod transfer;

@@ -1,0 +1,167 @@
+//! A variable's history and the comparison of two environments, handled by the organization
+//! actor. Every value a variable has had is kept (sealed with its own version in the associated
+//! data) until the variable is deleted; a rollback makes a new version holding an old value.
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::*;
+use crate::org::{OrgActor, Write};
+use crate::page::{PageRequest, Paged, Window};
+use crate::store::{keys, Changes};
+use actix::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<Paged<VersionView>>")]
+pub struct ListVersions {
+    pub caller: Caller,
+    pub var: VarId,
+    pub page: PageRequest,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<VariableView>")]
+pub struct RollbackVariable {
+    pub caller: Caller,
+    pub var: VarId,
+    pub version: u32,
+}
+
+#[derive(Message)]
+#[rtype(result = "DomainResult<CompareView>")]
+pub struct CompareEnvironments {
+    pub caller: Caller,
+    pub project: ProjectId,
+    pub source: EnvId,
+    pub target: EnvId,
+}
+
+impl OrgActor {
+    fn open_version(&self, v: &Variable, old: &VariableVersion) -> DomainResult<SecretValue> {
+        let at = Variable {
+            version: old.version,
+            sealed: old.sealed.clone(),
+            ..v.clone()
+        };
+        self.open(&at)
+    }
+
+    /// Key -> value of an environment, opened.
+    fn values_of(&self, env: EnvId) -> DomainResult<BTreeMap<String, SecretValue>> {
+        self.store()
+            .scan::<Variable>(&keys::vars(env))
+            .map(|v| {
+                let v = v?;
+                let value = self.open(&v)?;
+                Ok((v.key, value))
+            })
+            .collect()
+    }
+}
+
+impl Handler<ListVersions> for OrgActor {
+    type Result = DomainResult<Paged<VersionView>>;
+
+    fn handle(&mut self, msg: ListVersions, _: &mut Self::Context) -> Self::Result {
+        let reveal = self.role(&msg.caller, "variable")?.can_write();
+        let v = self.variable(msg.var)?;
+        let prefix = keys::versions(v.id);
+        let count = self.store().count(&prefix)? as usize;
+        let items = Window::page(msg.page)
+            .apply(self.store().scan_rev::<VariableVersion>(&prefix))
+            .into_iter()
+            .map(|old| {
+                let old = old?;
+                Ok(VersionView {
+                    version: old.version,
+                    created_at: old.created_at.rfc3339(),
+                    created_by_name: self.name_of(old.created_by)?,
+                    decrypted_value: if reveal {
+                        Some(self.open_version(&v, &old)?)
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect::<DomainResult<_>>()?;
+        Ok(Paged { count, items })
+    }
+}
+
+impl Handler<RollbackVariable> for OrgActor {
+    type Result = Write<VariableView>;
+
+    fn handle(&mut self, msg: RollbackVariable, _: &mut Self::Context) -> Self::Result {
+        let change = (|| {
+            self.role(&msg.caller, "variable")?;
+            let mut v = self.variable(msg.var)?;
+            self.writer(&msg.caller, "variable")?;
+            let old: VariableVersion = self
+                .store()
+                .get(&keys::version(v.id, msg.version))?
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "version",
+                        format!("This variable has no version {}.", msg.version),
+                    )
+                })?;
+            let value = self.open_version(&v, &old)?;
+            let from = v.version;
+            v.version += 1;
+            v.sealed = self.seal(&v, &value)?;
+            v.updated_at = Ts::now();
+            v.updated_by = msg.caller.user;
+            let e = self.environment(v.env)?;
+            let mut c = Changes::new();
+            c.put(keys::var(v.env, v.id), &v)?;
+            self.put_version(&mut c, &v)?;
+            let ev = self
+                .event("variable_rolled_back", "variable", v.id.0)
+                .detail("variable_key", &v.key)
+                .detail("environment_name", &e.name)
+                .detail("from_version", from.to_string())
+                .detail("restored_version", msg.version.to_string())
+                .detail("new_version", v.version.to_string());
+            self.record(&mut c, &msg.caller, ev)?;
+            Ok((c, self.var_view(&v, &e.name, true)?))
+        })();
+        self.commit(change)
+    }
+}
+
+impl Handler<CompareEnvironments> for OrgActor {
+    type Result = DomainResult<CompareView>;
+
+    fn handle(&mut self, msg: CompareEnvironments, _: &mut Self::Context) -> Self::Result {
+        let project = self.project(msg.project)?;
+        // Equal-or-different is derived from values, so only those who may read values compare.
+        self.writer(&msg.caller, "project")?;
+        let env = |id: EnvId| match self.environment(id) {
+            Ok(e) if e.project == project.id => Ok(e),
+            _ => Err(DomainError::NotFound("environment")),
+        };
+        let (source, target) = (env(msg.source)?, env(msg.target)?);
+        let (a, b) = (self.values_of(source.id)?, self.values_of(target.id)?);
+        let mut view = CompareView {
+            source: EnvRef {
+                id: source.id,
+                name: source.name,
+            },
+            target: EnvRef {
+                id: target.id,
+                name: target.name,
+            },
+            only_in_source: Vec::new(),
+            only_in_target: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
+            different: Vec::new(),
+            same: Vec::new(),
+        };
+        for (k, va) in &a {
+            match b.get(k) {
+                None => view.only_in_source.push(k.clone()),
+                Some(vb) if vb == va => view.same.push(k.clone()),
+                Some(_) => view.different.push(k.clone()),
+            }
+        }
+        Ok(view)
+    }
+}

@@ -1,0 +1,85 @@
+//! `/api/environments/{id}/service-tokens/`: create (the token is in this answer only), list,
+//! revoke.
+
+use crate::http::auth::Authenticated;
+use crate::http::error::ApiResult;
+use crate::http::pagination::{render, ListQuery};
+use crate::http::{check, AppState, JsonObject};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::error::FieldErrors;
+use keynest_actors::input::parse_service_token;
+use keynest_actors::model::{EnvId, ServiceTokenId};
+use keynest_actors::service_tokens::{CreateServiceToken, ListServiceTokens, RevokeServiceToken};
+use keynest_actors::Target;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/environments/{id}/service-tokens/")
+            .route(web::get().to(list_service_tokens))
+            .route(web::post().to(create_service_token)),
+    )
+    .service(
+        web::resource("/api/environments/{id}/service-tokens/{token_id}/")
+            .route(web::delete().to(revoke_service_token)),
+    );
+}
+
+async fn create_service_token(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    body: JsonObject,
+) -> ApiResult<HttpResponse> {
+    let env = EnvId(*id);
+    let msg = CreateServiceToken {
+        caller: auth.caller,
+        env,
+        input: parse_service_token(&body)?,
+    };
+    let view = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(view))
+}
+
+async fn list_service_tokens(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = ListQuery::from_request(&req)?;
+    let mut errors = FieldErrors::default();
+    let page = q.page(&mut errors);
+    check(errors)?;
+    let page = page.unwrap_or_default();
+    let env = EnvId(*id);
+    let msg = ListServiceTokens {
+        caller: auth.caller,
+        env,
+        page,
+    };
+    render(
+        &req,
+        page,
+        state.kn.ask_owner(Target::Environment(env), msg).await?,
+    )
+}
+
+async fn revoke_service_token(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<(u64, u64)>,
+) -> ApiResult<HttpResponse> {
+    let (env, token) = path.into_inner();
+    let msg = RevokeServiceToken {
+        caller: auth.caller,
+        env: EnvId(env),
+        id: ServiceTokenId(token),
+    };
+    state
+        .kn
+        .ask_owner(Target::Environment(EnvId(env)), msg)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

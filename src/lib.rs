@@ -2,6 +2,7 @@
 //! `keynest-actors` crate.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod server;

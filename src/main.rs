@@ -1,4 +1,5 @@
-//! The `keynest` command line: `keynest serve` runs the server.
+//! The `keynest` command line: `keynest serve` runs the server; the other commands are a client
+//! of a running server's HTTP API (see `keynest --help`).
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
@@ -9,7 +10,8 @@ use std::process::ExitCode;
 #[command(
     name = "keynest",
     version,
-    about = "KeyNest: a self-hosted secrets manager in one small binary"
+    about = "KeyNest: a self-hosted secrets manager in one small binary",
+    after_help = "Exit codes: 0 ok, 1 refused by the server, 2 usage, 3 authentication or permission, 4 not found, 5 server or network."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -20,24 +22,35 @@ struct Cli {
 enum Command {
     /// Run the server (data under --data-dir, API on --bind).
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(keynest::cli::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Client(cmd) => match keynest::cli::execute(cmd) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("error: {}", e.message);
+                ExitCode::from(e.code)
+            }
+        },
+    }
 }
 
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn serve(args: ServeArgs) -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,sled=warn"))
         .init();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => {
-            warn_unknown_vars();
-            match keynest::server::serve(args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    log::error!("{e}");
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+    warn_unknown_vars();
+    match keynest::server::serve(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod cli;
 mod durability;
 mod errors;
 mod helpers;

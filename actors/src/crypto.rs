@@ -7,9 +7,10 @@
 //! Key material zeroizes on drop and never prints: `Debug` is redacted on every type here.
 
 use crate::error::{DomainError, DomainResult};
+use crate::model::SecretValue;
 use crate::model::{EnvId, OrgId, VarId};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{Key, Tag, XChaCha20Poly1305, XNonce};
 use std::fmt;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -38,24 +39,21 @@ impl SealingKey {
         }
     }
 
+    /// The blob is built in one buffer: header, then the plaintext encrypted in place, then the
+    /// tag (one copy of the plaintext, no intermediate ciphertext vector).
     fn seal(&self, plaintext: &[u8], aad: &[u8]) -> DomainResult<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        random_bytes(&mut nonce)?;
-        let ct = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| DomainError::Internal("seal failed".into()))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
+        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         out.push(FORMAT);
         out.extend_from_slice(&self.version.to_be_bytes());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
+        out.resize(HEADER_LEN, 0);
+        random_bytes(&mut out[5..HEADER_LEN])?;
+        out.extend_from_slice(plaintext);
+        let (head, body) = out.split_at_mut(HEADER_LEN);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(XNonce::from_slice(&head[5..]), aad, body)
+            .map_err(|_| DomainError::Internal("seal failed".into()))?;
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
@@ -66,10 +64,17 @@ impl SealingKey {
                 "a sealed value names another key version".into(),
             ));
         }
+        let (ct, tag) = ct.split_at(ct.len() - TAG_LEN);
+        let mut plain = Zeroizing::new(ct.to_vec());
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
-            .map(Zeroizing::new)
-            .map_err(|_| DomainError::Internal("a sealed value failed to open".into()))
+            .decrypt_in_place_detached(
+                XNonce::from_slice(nonce),
+                aad,
+                &mut plain,
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| DomainError::Internal("a sealed value failed to open".into()))?;
+        Ok(plain)
     }
 }
 
@@ -265,11 +270,15 @@ impl DataKey {
         self.key.seal(plaintext.as_bytes(), &slot.aad())
     }
 
-    pub fn open(&self, slot: ValueSlot, blob: &[u8]) -> DomainResult<Zeroizing<String>> {
-        let bytes = self.key.open(blob, &slot.aad())?;
-        String::from_utf8(bytes.to_vec())
-            .map(Zeroizing::new)
-            .map_err(|_| DomainError::Internal("a sealed value is not UTF-8".into()))
+    pub fn open(&self, slot: ValueSlot, blob: &[u8]) -> DomainResult<SecretValue> {
+        let mut bytes = self.key.open(blob, &slot.aad())?;
+        // Moved, not copied, into the string; on failure the bytes are zeroized on drop.
+        String::from_utf8(std::mem::take(&mut *bytes))
+            .map(SecretValue::new)
+            .map_err(|e| {
+                drop(Zeroizing::new(e.into_bytes()));
+                DomainError::Internal("a sealed value is not UTF-8".into())
+            })
     }
 }
 
@@ -301,7 +310,7 @@ mod tests {
             &"x".repeat(65536),
         ] {
             let blob = dek.seal(slot(3, 1), value).expect("seal");
-            assert_eq!(dek.open(slot(3, 1), &blob).expect("open").as_str(), value);
+            assert_eq!(dek.open(slot(3, 1), &blob).expect("open").expose(), value);
             if value.len() >= 8 {
                 assert!(!blob.windows(value.len()).any(|w| w == value.as_bytes()));
             }

@@ -4,7 +4,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::org::{OrgActor, Write};
+use crate::org::{Names, OrgActor, Write};
 use crate::page::{PageRequest, Paged, Window};
 use crate::store::{keys, Changes};
 use actix::prelude::*;
@@ -122,7 +122,7 @@ impl Handler<RollbackVariable> for OrgActor {
                 .detail("restored_version", msg.version.to_string())
                 .detail("new_version", v.version.to_string());
             self.record(&mut c, &msg.caller, ev)?;
-            Ok((c, self.var_view(&v, &e.name, true)?))
+            Ok((c, self.var_view(&v, &e.name, true, &mut Names::default())?))
         })();
         self.commit(change)
     }

@@ -29,6 +29,21 @@ impl Actor for OrgActor {
 
 pub(crate) type Write<T> = ResponseFuture<DomainResult<T>>;
 
+/// Display names looked up once per message: a listing's variables mostly share a creator.
+#[derive(Default)]
+pub(crate) struct Names(std::collections::HashMap<UserId, String>);
+
+impl Names {
+    pub(crate) fn get(&mut self, actor: &OrgActor, user: UserId) -> DomainResult<String> {
+        if let Some(n) = self.0.get(&user) {
+            return Ok(n.clone());
+        }
+        let name = actor.name_of(user)?;
+        self.0.insert(user, name.clone());
+        Ok(name)
+    }
+}
+
 impl OrgActor {
     pub(crate) fn id(&self) -> OrgId {
         self.id
@@ -261,8 +276,7 @@ impl OrgActor {
         let key = self.keys.get(&version).ok_or_else(|| {
             DomainError::Internal(format!("org {} has no data key v{version}", self.id))
         })?;
-        let plain = key.open(Self::slot(v), &v.sealed)?;
-        Ok(SecretValue::new(plain.as_str().to_string()))
+        key.open(Self::slot(v), &v.sealed)
     }
 
     pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
@@ -279,6 +293,7 @@ impl OrgActor {
         v: &Variable,
         env_name: &str,
         reveal: bool,
+        names: &mut Names,
     ) -> DomainResult<VariableView> {
         Ok(VariableView {
             id: v.id,
@@ -289,7 +304,7 @@ impl OrgActor {
             version: v.version,
             created_at: v.created_at.rfc3339(),
             updated_at: v.updated_at.rfc3339(),
-            created_by_name: self.name_of(v.created_by)?,
+            created_by_name: names.get(self, v.created_by)?,
         })
     }
 
@@ -839,10 +854,11 @@ impl Handler<ListVariables> for OrgActor {
         let reveal = self.env_access(&msg.caller, e.id, false, "environment")?;
         let prefix = keys::vars(e.id);
         let count = self.store.count(&prefix)? as usize;
+        let mut names = Names::default();
         let items = Window::page(msg.page)
             .apply(self.store.scan::<Variable>(&prefix))
             .into_iter()
-            .map(|v| self.var_view(&v?, &e.name, reveal))
+            .map(|v| self.var_view(&v?, &e.name, reveal, &mut names))
             .collect::<DomainResult<_>>()?;
         Ok(Paged { count, items })
     }
@@ -892,7 +908,7 @@ impl Handler<CreateVariable> for OrgActor {
                 .detail("variable_key", &v.key)
                 .detail("environment_name", &e.name);
             self.record(&mut c, &msg.caller, ev)?;
-            Ok((c, self.var_view(&v, &e.name, true)?))
+            Ok((c, self.var_view(&v, &e.name, true, &mut Names::default())?))
         })();
         self.commit(change)
     }
@@ -908,7 +924,7 @@ impl Handler<GetVariable> for OrgActor {
         let v = self.variable(msg.id)?;
         let reveal = self.env_access(&msg.caller, v.env, false, "variable")?;
         let e = self.environment(v.env)?;
-        self.var_view(&v, &e.name, reveal)
+        self.var_view(&v, &e.name, reveal, &mut Names::default())
     }
 }
 
@@ -958,7 +974,7 @@ impl Handler<UpdateVariable> for OrgActor {
                 .detail("environment_name", &e.name)
                 .detail("changed", changed.join(","));
             self.record(&mut c, &msg.caller, ev)?;
-            Ok((c, self.var_view(&v, &e.name, true)?))
+            Ok((c, self.var_view(&v, &e.name, true, &mut Names::default())?))
         })();
         self.commit(change)
     }

@@ -1,0 +1,1 @@
+dofile(os.getenv("WRK_DIR") .. "/report.lua")

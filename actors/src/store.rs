@@ -196,6 +196,32 @@ impl Changes {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    flusher: std::sync::mpsc::Sender<FlushWaiter>,
+}
+
+type FlushWaiter = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Group commit on one thread: each round takes every writer waiting so far, makes the store
+/// durable once with a blocking `flush`, and answers them all. A writer registers only after its
+/// batch is applied, so the flush that answers it covers its batch. (sled 0.34's own
+/// `flush_async` deadlocks when called concurrently: sled issue #1308, fixed only on its main
+/// branch.)
+fn start_flusher(db: sled::Db) -> DomainResult<std::sync::mpsc::Sender<FlushWaiter>> {
+    let (tx, rx) = std::sync::mpsc::channel::<FlushWaiter>();
+    std::thread::Builder::new()
+        .name("keynest-flush".into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut waiters = vec![first];
+                waiters.extend(rx.try_iter());
+                let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
+            }
+        })
+        .map_err(|e| DomainError::internal("cannot start the flush thread", e))?;
+    Ok(tx)
 }
 
 impl Store {
@@ -205,7 +231,8 @@ impl Store {
             .cache_capacity(64 * 1024 * 1024)
             .open()
             .map_err(|e| DomainError::internal("cannot open the store", e))?;
-        Ok(Store { db })
+        let flusher = start_flusher(db.clone())?;
+        Ok(Store { db, flusher })
     }
 
     pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> DomainResult<Option<T>> {
@@ -309,11 +336,16 @@ impl Store {
         Ok(())
     }
 
-    /// Make everything applied so far durable. Runs on sled's own thread pool, so it never blocks
-    /// an actor; concurrent callers share the same disk write (group commit).
+    /// Make everything applied so far durable. Runs on the flush thread, so it never blocks an
+    /// actor; concurrent callers share the same disk write (group commit).
     pub async fn flush(&self) -> DomainResult<()> {
-        self.db.flush_async().await?;
-        Ok(())
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.flusher
+            .send(tx)
+            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?
+            .map_err(|e| DomainError::internal("flush", e))
     }
 
     pub fn flush_blocking(&self) -> DomainResult<()> {

@@ -131,3 +131,41 @@ fn a_wrong_master_key_is_refused_at_start() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn concurrent_writes_all_land_and_survive_a_crash() {
+    let s = TestServer::start();
+    let (u, _, env) = s.user_with_env("busy");
+    let org2 = s
+        .post(
+            "/api/organizations/",
+            Some(&u.token),
+            json!({"name": "second"}),
+        )
+        .expect(201)["id"]
+        .as_u64()
+        .expect("id");
+    let env2 = s.env(&u, s.project(&u, org2, "p"), "e");
+    // 32 writers at once over two organizations: every write is answered and durable.
+    std::thread::scope(|scope| {
+        for t in 0..32 {
+            let (s, u) = (&s, &u);
+            let target = if t % 2 == 0 { env } else { env2 };
+            scope.spawn(move || {
+                for i in 0..5 {
+                    s.var(u, target, &format!("T{t}_{i}"), &format!("value {t} {i}"));
+                }
+            });
+        }
+    });
+    let s = s.restart(false);
+    for target in [env, env2] {
+        let list = s
+            .get(
+                &format!("/api/environments/{target}/variables/?page_size=100"),
+                Some(&u.token),
+            )
+            .expect(200);
+        assert_eq!(list["count"], 80, "environment {target}");
+    }
+}

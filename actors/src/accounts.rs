@@ -49,9 +49,16 @@ pub fn verify_password(password: &[u8], phc: &str) -> bool {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+/// Run Argon2id on the blocking pool, at most `limit` at a time: half the cores, so that a
+/// login storm queues logins instead of taking every core from the requests beside it.
+async fn hashing<T: Send + 'static>(
+    limit: Arc<tokio::sync::Semaphore>,
     f: impl FnOnce() -> DomainResult<T> + Send + 'static,
 ) -> DomainResult<T> {
+    let _permit = limit
+        .acquire_owned()
+        .await
+        .map_err(|e| DomainError::internal("hashing limit", e))?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| DomainError::internal("blocking pool", e))?
@@ -148,6 +155,8 @@ pub struct AccountsActor {
     tokens: Arc<Tokens>,
     /// Verified against when the email is unknown, so that costs the same as a wrong password.
     dummy_hash: Arc<String>,
+    /// Permits for Argon2id runs at once (see `hashing`).
+    hashers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AccountsActor {
@@ -157,6 +166,9 @@ impl AccountsActor {
             keyring,
             tokens,
             dummy_hash: Arc::new(hash_password(b"keynest dummy password")?),
+            hashers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
         })
     }
 
@@ -303,7 +315,9 @@ impl Handler<Register> for AccountsActor {
             return Box::pin(actix::fut::ready(Err(e)));
         }
         let password = msg.input.password.0.clone();
-        let hashing = blocking(move || hash_password(password.as_bytes()));
+        let hashing = hashing(self.hashers.clone(), move || {
+            hash_password(password.as_bytes())
+        });
         Box::pin(hashing.into_actor(self).then(move |hash, act, _| {
             let result = hash.and_then(|h| act.insert_user(msg.input, h, msg.ip));
             durable(act.store.clone(), result)
@@ -324,7 +338,9 @@ impl Handler<Login> for AccountsActor {
             .map(|u| Arc::new(u.password_hash.clone()))
             .unwrap_or_else(|| self.dummy_hash.clone());
         let Password(password) = msg.input.password;
-        let checking = blocking(move || Ok(verify_password(password.as_bytes(), &phc)));
+        let checking = hashing(self.hashers.clone(), move || {
+            Ok(verify_password(password.as_bytes(), &phc))
+        });
         let ip = msg.ip;
         Box::pin(checking.into_actor(self).then(move |ok, act, _| {
             let result = ok.and_then(|ok| act.finish_login(user, ok, ip));

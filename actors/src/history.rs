@@ -4,8 +4,9 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::org::{Names, OrgActor, Write};
+use crate::org::{OrgActor, Write};
 use crate::page::{PageRequest, Paged, Window};
+use crate::reader::Names;
 use crate::store::{keys, Changes};
 use actix::prelude::*;
 use std::collections::BTreeMap;

@@ -15,6 +15,7 @@ pub mod members;
 pub mod model;
 pub mod org;
 pub mod page;
+pub mod reader;
 pub mod registry;
 pub mod service_tokens;
 pub mod store;
@@ -165,6 +166,23 @@ impl Keynest {
     {
         let org = self.owner(target)?;
         self.ask(org, msg).await
+    }
+
+    /// One page of an environment's variables, read on the calling thread (see `reader`).
+    pub fn list_variables(
+        &self,
+        caller: &Caller,
+        env: EnvId,
+        page: PageRequest,
+    ) -> DomainResult<Paged<VariableView>> {
+        let org = self.owner(Target::Environment(env))?;
+        self.registry.reader(org)?.list_variables(caller, env, page)
+    }
+
+    /// One variable, read on the calling thread (see `reader`).
+    pub fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
+        let org = self.owner(Target::Variable(id))?;
+        self.registry.reader(org)?.get_variable(caller, id)
     }
 
     pub fn profile(&self, user: UserId) -> DomainResult<ProfileView> {

@@ -6,21 +6,25 @@
 //! different arbiters in parallel.
 
 use crate::audit::{self, Event};
-use crate::crypto::{key_version, DataKey, ValueSlot};
 use crate::error::{DomainError, DomainResult};
 use crate::input::*;
 use crate::model::*;
-use crate::page::{PageRequest, Paged, Window};
-use crate::store::{self, keys, Changes, Store, LOC_ENV, LOC_PROJECT, LOC_VAR};
+use crate::page::{Paged, Window};
+use crate::reader::{Names, OrgReader};
+use crate::store::{self, keys, Changes, LOC_ENV, LOC_PROJECT, LOC_VAR};
 use actix::prelude::*;
-use std::collections::BTreeMap;
 
 pub struct OrgActor {
-    id: OrgId,
-    store: Store,
-    /// Data keys by version; new values are sealed with the newest.
-    keys: BTreeMap<u32, DataKey>,
+    reader: OrgReader,
     deleted: bool,
+}
+
+impl std::ops::Deref for OrgActor {
+    type Target = OrgReader;
+
+    fn deref(&self) -> &OrgReader {
+        &self.reader
+    }
 }
 
 impl Actor for OrgActor {
@@ -29,35 +33,10 @@ impl Actor for OrgActor {
 
 pub(crate) type Write<T> = ResponseFuture<DomainResult<T>>;
 
-/// Display names looked up once per message: a listing's variables mostly share a creator.
-#[derive(Default)]
-pub(crate) struct Names(std::collections::HashMap<UserId, String>);
-
-impl Names {
-    pub(crate) fn get(&mut self, actor: &OrgActor, user: UserId) -> DomainResult<String> {
-        if let Some(n) = self.0.get(&user) {
-            return Ok(n.clone());
-        }
-        let name = actor.name_of(user)?;
-        self.0.insert(user, name.clone());
-        Ok(name)
-    }
-}
-
 impl OrgActor {
-    pub(crate) fn id(&self) -> OrgId {
-        self.id
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>) -> Self {
+    pub fn new(reader: OrgReader) -> Self {
         OrgActor {
-            id,
-            store,
-            keys: deks.into_iter().map(|k| (k.version(), k)).collect(),
+            reader,
             deleted: false,
         }
     }
@@ -71,76 +50,6 @@ impl OrgActor {
             .ok_or(DomainError::NotFound("organization"))
     }
 
-    /// The caller's role here. Not being a member looks exactly like the id not existing.
-    /// `what` names the record asked for, so the answer reads the same as for a missing id.
-    pub(crate) fn role(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
-        if self.deleted {
-            return Err(DomainError::NotFound(what));
-        }
-        if caller.service.is_some() {
-            return Err(DomainError::Forbidden(
-                "A service token can only read and write the variables of its environment.".into(),
-            ));
-        }
-        self.store
-            .membership(self.id, caller.user)?
-            .map(|m| m.role)
-            .ok_or(DomainError::NotFound(what))
-    }
-
-    pub(crate) fn writer(&self, caller: &Caller, what: &'static str) -> DomainResult<Role> {
-        let role = self.role(caller, what)?;
-        if !role.can_write() {
-            return Err(DomainError::Forbidden(
-                "Viewers cannot change anything in this organization.".into(),
-            ));
-        }
-        Ok(role)
-    }
-
-    pub(crate) fn admin(
-        &self,
-        caller: &Caller,
-        what: &'static str,
-        action: &str,
-    ) -> DomainResult<()> {
-        if !self.role(caller, what)?.is_admin() {
-            return Err(DomainError::Forbidden(format!("Only admins can {action}.")));
-        }
-        Ok(())
-    }
-
-    /// Whether `caller` may read (`write` false) or change the variables of `env`, and whether
-    /// they see values. Users go by role; a service token by its one environment and access.
-    /// `what` names the record asked for, as in `role`.
-    pub(crate) fn env_access(
-        &self,
-        caller: &Caller,
-        env: EnvId,
-        write: bool,
-        what: &'static str,
-    ) -> DomainResult<bool> {
-        if let Some(g) = &caller.service {
-            if self.deleted || g.org != self.id || g.env != env {
-                return Err(DomainError::Forbidden(
-                    "This service token is for another environment.".into(),
-                ));
-            }
-            if write && g.access != ServiceAccess::ReadWrite {
-                return Err(DomainError::Forbidden(
-                    "This service token is read-only.".into(),
-                ));
-            }
-            return Ok(true);
-        }
-        let role = if write {
-            self.writer(caller, what)?
-        } else {
-            self.role(caller, what)?
-        };
-        Ok(role.can_write())
-    }
-
     /// Keep `v`'s current value as version `v.version` in its history.
     pub(crate) fn put_version(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
         let version = VariableVersion {
@@ -150,42 +59,6 @@ impl OrgActor {
             created_by: v.updated_by,
         };
         c.put(keys::version(v.id, v.version), &version)
-    }
-
-    pub(crate) fn name_of(&self, user: UserId) -> DomainResult<String> {
-        Ok(self
-            .store
-            .user(user)?
-            .map(|u| u.display_name())
-            .unwrap_or_default())
-    }
-
-    fn owned(&self, kind: u8, id: u64, what: &'static str) -> DomainResult<store::Loc> {
-        match self.store.locate(kind, id)? {
-            Some(loc) if loc.org == self.id => Ok(loc),
-            _ => Err(DomainError::NotFound(what)),
-        }
-    }
-
-    pub(crate) fn project(&self, id: ProjectId) -> DomainResult<Project> {
-        self.owned(LOC_PROJECT, id.0, "project")?;
-        self.store
-            .get(&keys::project(self.id, id))?
-            .ok_or(DomainError::NotFound("project"))
-    }
-
-    pub(crate) fn environment(&self, id: EnvId) -> DomainResult<Environment> {
-        let loc = self.owned(LOC_ENV, id.0, "environment")?;
-        self.store
-            .get(&keys::env(ProjectId(loc.parent), id))?
-            .ok_or(DomainError::NotFound("environment"))
-    }
-
-    pub(crate) fn variable(&self, id: VarId) -> DomainResult<Variable> {
-        let loc = self.owned(LOC_VAR, id.0, "variable")?;
-        self.store
-            .get(&keys::var(EnvId(loc.parent), id))?
-            .ok_or(DomainError::NotFound("variable"))
     }
 
     pub(crate) fn record(
@@ -217,98 +90,6 @@ impl OrgActor {
             Ok(out)
         })
     }
-
-    // ---- views ----
-
-    fn org_view(&self, org: &Organization, role: Role) -> DomainResult<OrgView> {
-        Ok(OrgView {
-            id: org.id,
-            name: org.name.clone(),
-            description: org.description.clone(),
-            created_at: org.created_at.rfc3339(),
-            updated_at: org.updated_at.rfc3339(),
-            member_count: self.store.count(&keys::members(self.id))?,
-            project_count: self.store.count(&keys::projects(self.id))?,
-            user_role: role,
-        })
-    }
-
-    fn project_view(&self, org: &Organization, p: &Project) -> DomainResult<ProjectView> {
-        Ok(ProjectView {
-            id: p.id,
-            name: p.name.clone(),
-            description: p.description.clone(),
-            organization: org.id,
-            organization_name: org.name.clone(),
-            created_at: p.created_at.rfc3339(),
-            updated_at: p.updated_at.rfc3339(),
-            created_by_name: self.name_of(p.created_by)?,
-            environment_count: self.store.count(&keys::envs(p.id))?,
-        })
-    }
-
-    fn env_view(&self, e: &Environment, project_name: &str) -> DomainResult<EnvironmentView> {
-        Ok(EnvironmentView {
-            id: e.id,
-            name: e.name.clone(),
-            project: e.project,
-            project_name: project_name.to_string(),
-            environment_type: e.environment_type,
-            description: e.description.clone(),
-            created_at: e.created_at.rfc3339(),
-            updated_at: e.updated_at.rfc3339(),
-            created_by_name: self.name_of(e.created_by)?,
-            variable_count: self.store.count(&keys::vars(e.id))?,
-        })
-    }
-
-    fn slot(v: &Variable) -> ValueSlot {
-        ValueSlot {
-            org: v.org,
-            env: v.env,
-            var: v.id,
-            version: v.version,
-        }
-    }
-
-    pub(crate) fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
-        let version = key_version(&v.sealed)?;
-        let key = self.keys.get(&version).ok_or_else(|| {
-            DomainError::Internal(format!("org {} has no data key v{version}", self.id))
-        })?;
-        key.open(Self::slot(v), &v.sealed)
-    }
-
-    pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
-        let key = self
-            .keys
-            .values()
-            .next_back()
-            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key", self.id)))?;
-        key.seal(Self::slot(v), value.expose())
-    }
-
-    pub(crate) fn var_view(
-        &self,
-        v: &Variable,
-        env_name: &str,
-        reveal: bool,
-        names: &mut Names,
-    ) -> DomainResult<VariableView> {
-        Ok(VariableView {
-            id: v.id,
-            key: v.key.clone(),
-            decrypted_value: if reveal { Some(self.open(v)?) } else { None },
-            environment: v.env,
-            environment_name: env_name.to_string(),
-            version: v.version,
-            created_at: v.created_at.rfc3339(),
-            updated_at: v.updated_at.rfc3339(),
-            created_by_name: names.get(self, v.created_by)?,
-        })
-    }
-
-    // ---- removal, shared by the deletes of each level ----
 
     fn remove_variable(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
         c.del(keys::var(v.env, v.id));
@@ -462,25 +243,10 @@ pub struct DeleteEnvironment {
 }
 
 #[derive(Message)]
-#[rtype(result = "DomainResult<Paged<VariableView>>")]
-pub struct ListVariables {
-    pub caller: Caller,
-    pub env: EnvId,
-    pub page: PageRequest,
-}
-
-#[derive(Message)]
 #[rtype(result = "DomainResult<VariableView>")]
 pub struct CreateVariable {
     pub caller: Caller,
     pub input: NewVariable,
-}
-
-#[derive(Message)]
-#[rtype(result = "DomainResult<VariableView>")]
-pub struct GetVariable {
-    pub caller: Caller,
-    pub id: VarId,
 }
 
 #[derive(Message)]
@@ -846,24 +612,6 @@ impl Handler<DeleteEnvironment> for OrgActor {
     }
 }
 
-impl Handler<ListVariables> for OrgActor {
-    type Result = DomainResult<Paged<VariableView>>;
-
-    fn handle(&mut self, msg: ListVariables, _: &mut Self::Context) -> Self::Result {
-        let e = self.environment(msg.env)?;
-        let reveal = self.env_access(&msg.caller, e.id, false, "environment")?;
-        let prefix = keys::vars(e.id);
-        let count = self.store.count(&prefix)? as usize;
-        let mut names = Names::default();
-        let items = Window::page(msg.page)
-            .apply(self.store.scan::<Variable>(&prefix))
-            .into_iter()
-            .map(|v| self.var_view(&v?, &e.name, reveal, &mut names))
-            .collect::<DomainResult<_>>()?;
-        Ok(Paged { count, items })
-    }
-}
-
 impl Handler<CreateVariable> for OrgActor {
     type Result = Write<VariableView>;
 
@@ -911,20 +659,6 @@ impl Handler<CreateVariable> for OrgActor {
             Ok((c, self.var_view(&v, &e.name, true, &mut Names::default())?))
         })();
         self.commit(change)
-    }
-}
-
-impl Handler<GetVariable> for OrgActor {
-    type Result = DomainResult<VariableView>;
-
-    fn handle(&mut self, msg: GetVariable, _: &mut Self::Context) -> Self::Result {
-        if msg.caller.service.is_none() {
-            self.role(&msg.caller, "variable")?;
-        }
-        let v = self.variable(msg.id)?;
-        let reveal = self.env_access(&msg.caller, v.env, false, "variable")?;
-        let e = self.environment(v.env)?;
-        self.var_view(&v, &e.name, reveal, &mut Names::default())
     }
 }
 

@@ -7,6 +7,7 @@ use crate::crypto::Keyring;
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::org::OrgActor;
+use crate::reader::OrgReader;
 use crate::store::{keys, Changes, Store};
 use actix::prelude::*;
 use dashmap::DashMap;
@@ -60,6 +61,7 @@ pub struct Registry {
     keyring: Arc<Keyring>,
     arbiters: Vec<ArbiterHandle>,
     actors: DashMap<OrgId, Addr<OrgActor>>,
+    readers: DashMap<OrgId, OrgReader>,
 }
 
 impl Registry {
@@ -73,6 +75,7 @@ impl Registry {
             keyring,
             arbiters,
             actors: DashMap::new(),
+            readers: DashMap::new(),
         }
     }
 
@@ -102,17 +105,32 @@ impl Registry {
                 self.keyring.open_data_key(org, version, &v)
             })
             .collect::<DomainResult<Vec<_>>>()?;
+        let reader = OrgReader::new(org, self.store.clone(), deks);
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];
-            let store = self.store.clone();
-            OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(org, store, deks))
+            let actor_reader = reader.clone();
+            OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(actor_reader))
         });
+        self.readers.entry(org).or_insert(reader);
         Ok(entry.clone())
     }
 
-    /// Forget a deleted organization's actor.
+    /// The read side of `org`, for reads on the caller's thread (started with its actor).
+    pub fn reader(&self, org: OrgId) -> DomainResult<OrgReader> {
+        if let Some(r) = self.readers.get(&org) {
+            return Ok(r.clone());
+        }
+        self.get(org)?;
+        self.readers
+            .get(&org)
+            .map(|r| r.clone())
+            .ok_or(DomainError::NotFound("organization"))
+    }
+
+    /// Forget a deleted organization's actor and reader.
     pub fn forget(&self, org: OrgId) {
         self.actors.remove(&org);
+        self.readers.remove(&org);
     }
 
     pub fn stop(&self) {

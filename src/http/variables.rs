@@ -10,9 +10,7 @@ use keynest_actors::error::{DomainError, FieldErrors};
 use keynest_actors::history::{ListVersions, RollbackVariable};
 use keynest_actors::input::{NewVariable, VariablePatch};
 use keynest_actors::model::{EnvId, VarId, VariableView};
-use keynest_actors::org::{
-    CreateVariable, DeleteVariable, GetVariable, ListVariables, UpdateVariable,
-};
+use keynest_actors::org::{CreateVariable, DeleteVariable, UpdateVariable};
 use keynest_actors::Target;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,12 +43,10 @@ async fn list_variables(
     let page = q.page(&mut errors);
     check(errors)?;
     let page = page.unwrap_or_default();
-    let env = EnvId(*id);
-    let msg = ListVariables { caller, env, page };
     render(
         &req,
         page,
-        state.kn.ask_owner(Target::Environment(env), msg).await?,
+        state.kn.list_variables(&caller, EnvId(*id), page)?,
     )
 }
 
@@ -70,11 +66,7 @@ async fn get_variable(
     AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
 ) -> ApiResult<web::Json<VariableView>> {
-    let id = VarId(*id);
-    let msg = GetVariable { caller, id };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Variable(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.get_variable(&caller, VarId(*id))?))
 }
 
 async fn update_variable(

@@ -63,14 +63,19 @@ impl OrgReader {
     ) -> DomainResult<Paged<VariableView>> {
         let e = self.environment(env)?;
         let reveal = self.env_access(caller, e.id, false, "environment")?;
-        let prefix = keys::vars(e.id);
-        let count = self.store.count(&prefix)? as usize;
+        // One pass: every record is counted, only the page's are decoded and opened.
+        let window = Window::page(page);
         let mut names = Names::default();
-        let items = Window::page(page)
-            .apply(self.store.scan::<Variable>(&prefix))
-            .into_iter()
-            .map(|v| self.var_view(&v?, &e.name, reveal, &mut names))
-            .collect::<DomainResult<_>>()?;
+        let mut count = 0;
+        let mut items = Vec::with_capacity(window.take);
+        for entry in self.store.scan_entries(&keys::vars(e.id)) {
+            let (_, raw) = entry?;
+            if count >= window.skip && items.len() < window.take {
+                let v: Variable = store::decode(&raw)?;
+                items.push(self.var_view(&v, &e.name, reveal, &mut names)?);
+            }
+            count += 1;
+        }
         Ok(Paged { count, items })
     }
 

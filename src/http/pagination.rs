@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use keynest_actors::error::FieldErrors;
 use keynest_actors::page::{PageRequest, Paged, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde::Serialize;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// A list request's query parameters, read once.
@@ -91,10 +90,19 @@ pub fn render<T: Serialize>(
         .has_next(paged.count)
         .then(|| page_url(req, page.page() + 1));
     let previous = page.has_previous().then(|| page_url(req, page.page() - 1));
-    Ok(HttpResponse::Ok().json(json!({
-        "count": paged.count,
-        "next": next,
-        "previous": previous,
-        "results": paged.items,
-    })))
+    // Serialized straight from the items, with no intermediate JSON tree.
+    Ok(HttpResponse::Ok().json(PageBody {
+        count: paged.count,
+        next,
+        previous,
+        results: paged.items,
+    }))
+}
+
+#[derive(Serialize)]
+struct PageBody<T> {
+    count: usize,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
 }

@@ -105,13 +105,16 @@ impl Registry {
                 self.keyring.open_data_key(org, version, &v)
             })
             .collect::<DomainResult<Vec<_>>>()?;
-        let reader = OrgReader::new(org, self.store.clone(), deks);
+        // The reader goes in first: whoever finds the actor can then always find the reader.
+        let reader = self
+            .readers
+            .entry(org)
+            .or_insert_with(|| OrgReader::new(org, self.store.clone(), deks))
+            .clone();
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];
-            let actor_reader = reader.clone();
-            OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(actor_reader))
+            OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(reader))
         });
-        self.readers.entry(org).or_insert(reader);
         Ok(entry.clone())
     }
 

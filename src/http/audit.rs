@@ -3,10 +3,9 @@
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
-use crate::http::{check, AppState};
+use crate::http::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::audit::{AuditFilter, QueryAudit};
-use keynest_actors::error::FieldErrors;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/audit-logs/", web::get().to(list_audit_logs));
@@ -17,11 +16,7 @@ async fn list_audit_logs(
     auth: Authenticated,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let page = q.page(&mut errors);
-    check(errors)?;
-    let page = page.unwrap_or_default();
+    let (q, page) = ListQuery::with_page(&req)?;
     let filter = AuditFilter::parse(
         q.get("user"),
         q.get("action"),

@@ -3,9 +3,9 @@
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
-use crate::http::{check, AppState, JsonObject};
+use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
-use keynest_actors::error::FieldErrors;
+
 use keynest_actors::input::{parse_org_patch, NewOrg};
 use keynest_actors::model::{OrgId, OrgView};
 use keynest_actors::org::{GetOrganization, UpdateOrganization};
@@ -29,11 +29,7 @@ async fn list_organizations(
     auth: Authenticated,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let page = q.page(&mut errors);
-    check(errors)?;
-    let page = page.unwrap_or_default();
+    let (_, page) = ListQuery::with_page(&req)?;
     render(&req, page, state.kn.list_orgs(auth.caller, page).await?)
 }
 

@@ -34,6 +34,16 @@ impl ListQuery {
             .ok()
     }
 
+    /// The query and its page, or a 400 naming the bad page parameters: for lists that filter
+    /// on nothing, or on values they check themselves.
+    pub fn with_page(req: &HttpRequest) -> ApiResult<(Self, PageRequest)> {
+        let q = Self::from_request(req)?;
+        let mut errors = FieldErrors::default();
+        let page = q.page(&mut errors);
+        errors.into_result()?;
+        Ok((q, page.unwrap_or_default()))
+    }
+
     pub fn page(&self, errors: &mut FieldErrors) -> Option<PageRequest> {
         let mut num = |name: &str, default: usize| match self.get(name) {
             None => Some(default),

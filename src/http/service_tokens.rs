@@ -4,9 +4,9 @@
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
-use crate::http::{check, AppState, JsonObject};
+use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
-use keynest_actors::error::FieldErrors;
+
 use keynest_actors::input::parse_service_token;
 use keynest_actors::model::{EnvId, ServiceTokenId};
 use keynest_actors::service_tokens::{CreateServiceToken, ListServiceTokens, RevokeServiceToken};
@@ -48,11 +48,7 @@ async fn list_service_tokens(
     id: web::Path<u64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let page = q.page(&mut errors);
-    check(errors)?;
-    let page = page.unwrap_or_default();
+    let (_, page) = ListQuery::with_page(&req)?;
     let env = EnvId(*id);
     let msg = ListServiceTokens {
         caller: auth.caller,

@@ -4,9 +4,9 @@
 use crate::http::auth::{AnyCaller, Authenticated};
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
-use crate::http::{check, AppState, JsonObject};
+use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
-use keynest_actors::error::{DomainError, FieldErrors};
+use keynest_actors::error::DomainError;
 use keynest_actors::history::{ListVersions, RollbackVariable};
 use keynest_actors::input::{NewVariable, VariablePatch};
 use keynest_actors::model::{EnvId, VarId, VariableView};
@@ -38,11 +38,7 @@ async fn list_variables(
     id: web::Path<u64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let page = q.page(&mut errors);
-    check(errors)?;
-    let page = page.unwrap_or_default();
+    let (_, page) = ListQuery::with_page(&req)?;
     render(
         &req,
         page,
@@ -103,11 +99,7 @@ async fn list_variable_versions(
     id: web::Path<u64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let page = q.page(&mut errors);
-    check(errors)?;
-    let page = page.unwrap_or_default();
+    let (_, page) = ListQuery::with_page(&req)?;
     let var = VarId(*id);
     let msg = ListVersions {
         caller: auth.caller,

@@ -6,11 +6,6 @@ use clap::{Parser, Subcommand};
 use keynest::config::{warn_unknown_vars, ServeArgs};
 use std::process::ExitCode;
 
-// mimalloc: the listing path makes many small allocations, and glibc's malloc/free were ~20%
-// of the server's CPU under load (perf, BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "keynest",

@@ -107,14 +107,9 @@ impl Handler<RollbackVariable> for OrgActor {
                 })?;
             let value = self.open_version(&v, &old)?;
             let from = v.version;
-            v.version += 1;
-            v.sealed = self.seal(&v, &value)?;
-            v.updated_at = Ts::now();
-            v.updated_by = msg.caller.user;
             let e = self.environment(v.env)?;
             let mut c = Changes::new();
-            c.put(keys::var(v.env, v.id), &v)?;
-            self.put_version(&mut c, &v)?;
+            self.set_value(&mut c, &mut v, &value, msg.caller.user)?;
             let ev = self
                 .event("variable_rolled_back", "variable", v.id.0)
                 .detail("variable_key", &v.key)

@@ -50,8 +50,58 @@ impl OrgActor {
             .ok_or(DomainError::NotFound("organization"))
     }
 
+    /// A new variable holding `value` as version 1, with every record it needs, added to `c`.
+    pub(crate) fn add_variable(
+        &self,
+        c: &mut Changes,
+        env: EnvId,
+        key: &VariableKey,
+        value: &SecretValue,
+        by: UserId,
+    ) -> DomainResult<Variable> {
+        let now = Ts::now();
+        let mut v = Variable {
+            id: VarId(self.store.next_id("variable")?),
+            org: self.id,
+            env,
+            key: key.as_str().to_string(),
+            version: 1,
+            sealed: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            created_by: by,
+            updated_by: by,
+        };
+        v.sealed = self.seal(&v, value)?;
+        c.put(keys::var(env, v.id), &v)?;
+        self.put_version(c, &v)?;
+        c.put(keys::var_key(env, key.as_str()), &v.id)?;
+        let loc = store::Loc {
+            org: self.id,
+            parent: env.0,
+        };
+        c.put(keys::loc(LOC_VAR, v.id.0), &loc)?;
+        Ok(v)
+    }
+
+    /// `value` as the next version of `v` (the new version kept in its history), added to `c`.
+    pub(crate) fn set_value(
+        &self,
+        c: &mut Changes,
+        v: &mut Variable,
+        value: &SecretValue,
+        by: UserId,
+    ) -> DomainResult<()> {
+        v.version += 1;
+        v.sealed = self.seal(v, value)?;
+        v.updated_at = Ts::now();
+        v.updated_by = by;
+        c.put(keys::var(v.env, v.id), &*v)?;
+        self.put_version(c, v)
+    }
+
     /// Keep `v`'s current value as version `v.version` in its history.
-    pub(crate) fn put_version(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
+    fn put_version(&self, c: &mut Changes, v: &Variable) -> DomainResult<()> {
         let version = VariableVersion {
             version: v.version,
             sealed: v.sealed.clone(),
@@ -619,38 +669,18 @@ impl Handler<CreateVariable> for OrgActor {
         let change = (|| {
             let e = self.environment(msg.input.env)?;
             self.env_access(&msg.caller, e.id, true, "environment")?;
-            let key_index = keys::var_key(e.id, msg.input.key.as_str());
-            if self.store.contains(&key_index)? {
+            if self
+                .store
+                .contains(&keys::var_key(e.id, msg.input.key.as_str()))?
+            {
                 return Err(DomainError::conflict(
                     "key",
                     "A variable with this key already exists in this environment.",
                 ));
             }
-            let now = Ts::now();
-            let mut v = Variable {
-                id: VarId(self.store.next_id("variable")?),
-                org: self.id,
-                env: e.id,
-                key: msg.input.key.as_str().to_string(),
-                version: 1,
-                sealed: Vec::new(),
-                created_at: now,
-                updated_at: now,
-                created_by: msg.caller.user,
-                updated_by: msg.caller.user,
-            };
-            v.sealed = self.seal(&v, &msg.input.value)?;
             let mut c = Changes::new();
-            c.put(keys::var(e.id, v.id), &v)?;
-            self.put_version(&mut c, &v)?;
-            c.put(key_index, &v.id)?;
-            c.put(
-                keys::loc(LOC_VAR, v.id.0),
-                &store::Loc {
-                    org: self.id,
-                    parent: e.id.0,
-                },
-            )?;
+            let (key, value) = (&msg.input.key, &msg.input.value);
+            let v = self.add_variable(&mut c, e.id, key, value, msg.caller.user)?;
             let ev = self
                 .event("variable_created", "variable", v.id.0)
                 .detail("variable_key", &v.key)
@@ -692,15 +722,12 @@ impl Handler<UpdateVariable> for OrgActor {
                 changed.push("key");
             }
             if let Some(value) = &msg.patch.value {
-                v.version += 1;
-                v.sealed = self.seal(&v, value)?;
+                self.set_value(&mut c, &mut v, value, msg.caller.user)?;
                 changed.push("value");
-            }
-            v.updated_at = Ts::now();
-            v.updated_by = msg.caller.user;
-            c.put(keys::var(v.env, v.id), &v)?;
-            if msg.patch.value.is_some() {
-                self.put_version(&mut c, &v)?;
+            } else {
+                v.updated_at = Ts::now();
+                v.updated_by = msg.caller.user;
+                c.put(keys::var(v.env, v.id), &v)?;
             }
             let ev = self
                 .event("variable_updated", "variable", v.id.0)

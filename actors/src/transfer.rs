@@ -6,7 +6,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::input::VariableKey;
 use crate::model::*;
 use crate::org::{OrgActor, Write};
-use crate::store::{self, keys, Changes, LOC_VAR};
+use crate::store::{keys, Changes};
 use actix::prelude::*;
 use std::collections::HashMap;
 
@@ -105,7 +105,6 @@ impl Handler<ImportVariables> for OrgActor {
                 failed: msg.failed,
                 ..Default::default()
             };
-            let now = Ts::now();
             for key in order {
                 let Some(value) = values.remove(&key) else {
                     continue;
@@ -115,38 +114,11 @@ impl Handler<ImportVariables> for OrgActor {
                     Some(_) if !msg.overwrite => sum.skipped += 1,
                     Some(id) => {
                         let mut v = self.variable(id)?;
-                        v.version += 1;
-                        v.sealed = self.seal(&v, &value)?;
-                        v.updated_at = now;
-                        v.updated_by = msg.caller.user;
-                        c.put(keys::var(e.id, v.id), &v)?;
-                        self.put_version(&mut c, &v)?;
+                        self.set_value(&mut c, &mut v, &value, msg.caller.user)?;
                         sum.updated += 1;
                     }
                     None => {
-                        let mut v = Variable {
-                            id: VarId(self.store().next_id("variable")?),
-                            org: self.id(),
-                            env: e.id,
-                            key: key.as_str().to_string(),
-                            version: 1,
-                            sealed: Vec::new(),
-                            created_at: now,
-                            updated_at: now,
-                            created_by: msg.caller.user,
-                            updated_by: msg.caller.user,
-                        };
-                        v.sealed = self.seal(&v, &value)?;
-                        c.put(keys::var(e.id, v.id), &v)?;
-                        self.put_version(&mut c, &v)?;
-                        c.put(index, &v.id)?;
-                        c.put(
-                            keys::loc(LOC_VAR, v.id.0),
-                            &store::Loc {
-                                org: self.id(),
-                                parent: e.id.0,
-                            },
-                        )?;
+                        self.add_variable(&mut c, e.id, &key, &value, msg.caller.user)?;
                         sum.imported += 1;
                     }
                 }

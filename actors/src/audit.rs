@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::page::{PageRequest, Paged};
 use crate::store::{keys, Changes, Store};
 use actix::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// One change to record: what was done to what, with names and keys for the reader.
 pub struct Event {
@@ -80,6 +80,16 @@ pub fn record<'a>(
         ip_address: ip,
         timestamp: Ts::now(),
     };
+    // Indexed by organization, or by user for account events, so a query reads only what its
+    // caller may see.
+    let index = match (entry.org, entry.user) {
+        (Some(org), _) => Some(keys::org_audit(org)),
+        (None, Some(user)) => Some(keys::account_audit(user)),
+        (None, None) => None,
+    };
+    if let Some(prefix) = index {
+        changes.put_raw([prefix, id.be().to_vec()].concat(), Vec::new());
+    }
     changes.put(keys::audit(id), &entry)
 }
 
@@ -177,22 +187,22 @@ impl Handler<QueryAudit> for AuditActor {
     type Result = DomainResult<Paged<AuditView>>;
 
     fn handle(&mut self, msg: QueryAudit, _: &mut Self::Context) -> Self::Result {
-        let admin_of: HashSet<OrgId> = self
-            .store
-            .orgs_of(msg.caller)?
-            .into_iter()
-            .filter(|(_, role)| role.is_admin())
-            .map(|(org, _)| org)
-            .collect();
+        // The ids the caller may see: the indexes of the organizations they administer, and of
+        // their own account events; merged newest first.
+        let mut ids = self.store.index_ids(&keys::account_audit(msg.caller))?;
+        for (org, role) in self.store.orgs_of(msg.caller)? {
+            if role.is_admin() {
+                ids.extend(self.store.index_ids(&keys::org_audit(org))?);
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
         let mut count = 0;
         let mut items = Vec::new();
-        for entry in self.store.audit_newest_first() {
-            let e = entry?;
-            let visible = match e.org {
-                Some(org) => admin_of.contains(&org),
-                None => e.user == Some(msg.caller),
+        for id in ids {
+            let Some(e) = self.store.get::<AuditEntry>(&keys::audit(AuditId(id)))? else {
+                continue;
             };
-            if visible && msg.filter.matches(&e) {
+            if msg.filter.matches(&e) {
                 if count >= msg.page.offset() && items.len() < msg.page.size() {
                     items.push(AuditView::from(e));
                 }

@@ -16,6 +16,8 @@
 //! K <env><key>          -> var id             a <audit>          AuditEntry
 //! h <var><version>      VariableVersion       S <sha256(token)>  ServiceToken
 //! s <env><token id>     -> token hash (an environment's service tokens)
+//! A <org><audit>        -> () (an organization's entries)
+//! Z <user><audit>       -> () (a user's account events)
 //! ```
 //! Values are a format byte followed by bincode, so the encoding can change later.
 //! This is the narrow interface (get, scan, atomic batch) DESIGN.md asks for.
@@ -144,7 +146,13 @@ pub mod keys {
     pub fn audit(a: AuditId) -> Vec<u8> {
         k(b'a', &[&a.be()])
     }
-    pub const AUDIT_PREFIX: &[u8] = b"a";
+    /// Index of an organization's audit entries (`A`), and of a user's account events (`Z`).
+    pub fn org_audit(o: OrgId) -> Vec<u8> {
+        k(b'A', &[&o.be()])
+    }
+    pub fn account_audit(u: UserId) -> Vec<u8> {
+        k(b'Z', &[&u.be()])
+    }
 }
 
 /// Kinds of record that are found by id alone and so need a locator.
@@ -305,12 +313,9 @@ impl Store {
         Ok(n)
     }
 
-    /// Audit entries, newest first.
-    pub fn audit_newest_first(&self) -> impl Iterator<Item = DomainResult<AuditEntry>> {
-        self.db
-            .scan_prefix(keys::AUDIT_PREFIX)
-            .rev()
-            .map(|r| r.map_err(DomainError::from).and_then(|(_, v)| decode(&v)))
+    /// The ids at the end of the keys under `prefix` (an index such as `A <org>`).
+    pub fn index_ids(&self, prefix: &[u8]) -> DomainResult<Vec<u64>> {
+        self.scan_keys(prefix).map(|k| id_from(&k?)).collect()
     }
 
     /// The next id of a kind (1, 2, ...). Ids are never reused: the counter is bumped atomically

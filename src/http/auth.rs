@@ -6,7 +6,7 @@
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::AppState;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use keynest_actors::accounts::TokenHash;
 use keynest_actors::model::{Caller, UserId};
 use keynest_actors::service_tokens::{self, Refused};
@@ -49,7 +49,22 @@ pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::unauthenticated("Use the header 'Authorization: Token <token>'."))
 }
 
-/// A user token, or a service token (which gets the caller its grant, not its creator's rights).
+/// Who a request's token names, kept in the request once known: the rate limiter identifies the
+/// caller first, and the extractor then reuses that instead of checking the token again.
+#[derive(Clone)]
+struct Identity(Caller, Option<TokenHash>);
+
+/// The caller a request's token names: a user token, or a service token (which gets the caller
+/// its grant, not its creator's rights). Checked once per request.
+pub fn identify(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiError> {
+    if let Some(Identity(caller, token)) = req.extensions().get::<Identity>().cloned() {
+        return Ok((caller, token));
+    }
+    let (caller, token) = authenticate(req)?;
+    req.extensions_mut().insert(Identity(caller.clone(), token));
+    Ok((caller, token))
+}
+
 fn authenticate(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiError> {
     let state = state(req)?;
     let token = bearer(req)?;
@@ -81,7 +96,7 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|(caller, token)| match token {
+        ready(identify(req).and_then(|(caller, token)| match token {
             Some(token) => Ok(Authenticated { caller, token }),
             None => Err(ApiError::new(
                 ErrorCode::PermissionDenied,
@@ -100,7 +115,7 @@ impl FromRequest for AnyCaller {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(|(caller, _)| AnyCaller(caller)))
+        ready(identify(req).map(|(caller, _)| AnyCaller(caller)))
     }
 }
 

@@ -252,15 +252,12 @@ pub fn decide(req: &actix_web::HttpRequest) -> Option<Decision> {
     }
     let addr =
         crate::http::auth::client_ip(req, &state.trusted_proxies).and_then(|ip| ip.parse().ok());
-    let user = crate::http::auth::bearer(req).ok().and_then(|t| {
-        if keynest_actors::service_tokens::is_service_token(t) {
-            let grant = state.kn.authenticate_service(t).ok()?.ok()?;
-            Some(Key::Service(grant.0.token.0))
-        } else {
-            let (user, _) = state.kn.tokens().authenticate(t).ok()??;
-            Some(Key::User(user.0))
-        }
-    });
+    let user = crate::http::auth::identify(req)
+        .ok()
+        .map(|(caller, _)| match caller.service {
+            Some(grant) => Key::Service(grant.token.0),
+            None => Key::User(caller.user.0),
+        });
     let auth_endpoint =
         path.starts_with("/api/auth/login") || path.starts_with("/api/auth/register");
     Some(limiter.check(user, addr, auth_endpoint, now_micros()))

@@ -9,7 +9,7 @@ use keynest::http::ratelimit::{Key, Limiter, RateSettings};
 use keynest_actors::accounts::{hash_password, Register};
 use keynest_actors::crypto::MasterKey;
 use keynest_actors::input::{NewEnvironment, NewProject, NewUser, NewVariable};
-use keynest_actors::model::{Caller, EnvId, OrgId, ProjectId, VarId};
+use keynest_actors::model::{Caller, EnvId, ProjectId, VarId};
 use keynest_actors::org::{CreateEnvironment, CreateProject, CreateVariable, GetEnvironment};
 use keynest_actors::page::PageRequest;
 use keynest_actors::Keynest;
@@ -26,7 +26,6 @@ struct Seeded {
     kn: Keynest,
     token: String,
     caller: Caller,
-    org: OrgId,
     project: ProjectId,
     env: EnvId,
     var: VarId,
@@ -35,29 +34,23 @@ struct Seeded {
 async fn create_env(s: &Seeded, name: &str) -> EnvId {
     let input =
         NewEnvironment::parse(&obj(json!({"name": name, "project": s.project.0}))).expect("e");
-    s.kn.ask(
-        s.org,
-        CreateEnvironment {
-            caller: s.caller.clone(),
-            input,
-        },
-    )
+    s.kn.ask(CreateEnvironment {
+        caller: s.caller.clone(),
+        input,
+    })
     .await
     .expect("env")
     .id
 }
 
-async fn create_var(kn: &Keynest, caller: &Caller, org: OrgId, env: EnvId, key: &str) -> VarId {
+async fn create_var(kn: &Keynest, caller: &Caller, env: EnvId, key: &str) -> VarId {
     let body =
         json!({"key": key, "value": "postgresql://user:pass@host:5432/db", "environment": env.0});
     let input = NewVariable::parse(&obj(body)).expect("var");
-    kn.ask(
-        org,
-        CreateVariable {
-            caller: caller.clone(),
-            input,
-        },
-    )
+    kn.ask(CreateVariable {
+        caller: caller.clone(),
+        input,
+    })
     .await
     .expect("create")
     .id
@@ -76,13 +69,10 @@ async fn seed(dir: &std::path::Path) -> Seeded {
     let org = s.organization.expect("org").id;
     let input = NewProject::parse(&obj(json!({"name": "p", "organization": org.0}))).expect("p");
     let project = kn
-        .ask(
-            org,
-            CreateProject {
-                caller: caller.clone(),
-                input,
-            },
-        )
+        .ask(CreateProject {
+            caller: caller.clone(),
+            input,
+        })
         .await
         .expect("project")
         .id;
@@ -90,21 +80,13 @@ async fn seed(dir: &std::path::Path) -> Seeded {
         kn,
         token: s.token.to_string(),
         caller,
-        org,
         project,
         env: EnvId(0),
         var: VarId(0),
     };
     seeded.env = create_env(&seeded, "e").await;
     for i in 0..20 {
-        seeded.var = create_var(
-            &seeded.kn,
-            &seeded.caller,
-            org,
-            seeded.env,
-            &format!("KEY_{i}"),
-        )
-        .await;
+        seeded.var = create_var(&seeded.kn, &seeded.caller, seeded.env, &format!("KEY_{i}")).await;
     }
     seeded
 }
@@ -145,7 +127,7 @@ fn lookup(c: &mut Criterion) {
                 caller: s.caller.clone(),
                 id: s.env,
             };
-            sys.block_on(s.kn.ask(s.org, msg)).expect("get")
+            sys.block_on(s.kn.ask(msg)).expect("get")
         })
     });
     c.bench_function("get_variable", |b| {
@@ -186,7 +168,7 @@ fn writes(c: &mut Criterion) {
     group.bench_function("one_writer", |b| {
         b.iter(|| {
             n += 1;
-            sys.block_on(create_var(&s.kn, &s.caller, s.org, s.env, &format!("W{n}")))
+            sys.block_on(create_var(&s.kn, &s.caller, s.env, &format!("W{n}")))
         })
     });
     group.throughput(Throughput::Elements(64));
@@ -197,7 +179,7 @@ fn writes(c: &mut Criterion) {
             let kn = &s.kn;
             let caller = &s.caller;
             sys.block_on(join_all((0..64).map(|i| async move {
-                create_var(kn, caller, s.org, s.env, &format!("C{}", base + i)).await
+                create_var(kn, caller, s.env, &format!("C{}", base + i)).await
             })))
         })
     });

@@ -8,8 +8,7 @@ use keynest_actors::accounts::Register;
 use keynest_actors::crypto::MasterKey;
 use keynest_actors::input::{NewEnvironment, NewOrg, NewProject, NewUser, VariableKey};
 use keynest_actors::model::{Caller, SecretValue};
-use keynest_actors::org::{CreateEnvironment, CreateProject};
-use keynest_actors::transfer::ImportVariables;
+use keynest_actors::org::{CreateEnvironment, CreateProject, ImportVariables};
 use keynest_actors::Keynest;
 use serde_json::{json, Map, Value};
 use std::time::Instant;
@@ -60,13 +59,10 @@ async fn main() {
         let input =
             NewProject::parse(&obj(json!({"name": "app", "organization": org.0}))).expect("p");
         let project = kn
-            .ask(
-                org,
-                CreateProject {
-                    caller: caller.clone(),
-                    input,
-                },
-            )
+            .ask(CreateProject {
+                caller: caller.clone(),
+                input,
+            })
             .await
             .expect("project")
             .id;
@@ -76,13 +72,10 @@ async fn main() {
             ))
             .expect("e");
             let env = kn
-                .ask(
-                    org,
-                    CreateEnvironment {
-                        caller: caller.clone(),
-                        input,
-                    },
-                )
+                .ask(CreateEnvironment {
+                    caller: caller.clone(),
+                    input,
+                })
                 .await
                 .expect("env")
                 .id;
@@ -104,7 +97,7 @@ async fn main() {
                 failed: 0,
                 overwrite: true,
             };
-            kn.ask(org, msg).await.expect("import");
+            kn.ask(msg).await.expect("import");
         }
         if (o + 1) % 100 == 0 {
             println!(

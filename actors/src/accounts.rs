@@ -6,23 +6,19 @@
 //! hashes in front of the store, so the hot path is one SHA-256 and one map look-up.
 
 use crate::audit::{self, Event};
-use crate::crypto::random_bytes;
-use crate::crypto::Keyring;
+use crate::crypto::{hash_token, is_token_hex, new_token_hex, random_bytes, Keyring, TokenHash};
 use crate::error::{DomainError, DomainResult};
-use crate::input::{Credentials, NewUser, Password};
+use crate::input::{Credentials, NewOrg, NewUser, Password};
 use crate::model::*;
-use crate::registry::new_org_changes;
+use crate::org::new_org;
 use crate::store::{keys, Changes, Store};
 use actix::prelude::*;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use zeroize::Zeroizing;
-
-pub type TokenHash = [u8; 32];
 
 fn argon2() -> DomainResult<Argon2<'static>> {
     // OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane (~16 ms here). Do not lower it.
@@ -64,10 +60,6 @@ async fn hashing<T: Send + 'static>(
         .map_err(|e| DomainError::internal("blocking pool", e))?
 }
 
-pub fn hash_token(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 /// Token -> user, answered from memory after the first use of a token.
 pub struct Tokens {
     cache: DashMap<TokenHash, UserId>,
@@ -84,11 +76,7 @@ impl Tokens {
 
     /// The user a token belongs to, or `None` for a token that is malformed, unknown or revoked.
     pub fn authenticate(&self, token: &str) -> DomainResult<Option<(UserId, TokenHash)>> {
-        if token.len() != 40
-            || !token
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
+        if !is_token_hex(token) {
             return Ok(None);
         }
         let hash = hash_token(token);
@@ -112,13 +100,6 @@ impl Tokens {
     fn forget(&self, hash: &TokenHash) {
         self.cache.remove(hash);
     }
-}
-
-/// A new API token: 160 random bits as 40 lowercase hex characters.
-fn new_token() -> DomainResult<Zeroizing<String>> {
-    let mut raw = [0u8; 20];
-    random_bytes(&mut raw)?;
-    Ok(Zeroizing::new(hex::encode(raw)))
 }
 
 /// What register and login answer. The token is shown this once; only its hash is stored.
@@ -200,7 +181,7 @@ impl AccountsActor {
     }
 
     fn issue_token(&self, changes: &mut Changes, user: UserId) -> DomainResult<Zeroizing<String>> {
-        let token = new_token()?;
+        let token = new_token_hex()?;
         let rec = TokenRecord {
             user,
             created_at: Ts::now(),
@@ -240,13 +221,17 @@ impl AccountsActor {
         } else {
             &user.first_name
         };
-        let org = new_org_changes(
+        let name = format!("{owner}'s Organization");
+        let input = NewOrg {
+            name,
+            description: String::new(),
+        };
+        let org = new_org(
             &self.store,
             &self.keyring,
             &mut changes,
             &user,
-            format!("{owner}'s Organization"),
-            String::new(),
+            input,
             ip.clone(),
         )?;
         let event = Event::new(None, "user_registered", "user", user.id.0)

@@ -25,6 +25,33 @@ pub fn random_bytes(buf: &mut [u8]) -> DomainResult<()> {
     getrandom::fill(buf).map_err(|e| DomainError::internal("os random source", e))
 }
 
+/// SHA-256 of a bearer token: what the store keeps instead of the token.
+pub type TokenHash = [u8; 32];
+
+pub fn hash_token(token: &str) -> TokenHash {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
+/// A stored token hash read back from an index value.
+pub fn token_hash_from(bytes: &[u8]) -> DomainResult<TokenHash> {
+    bytes
+        .try_into()
+        .map_err(|_| DomainError::Internal("a token index holds no token hash".into()))
+}
+
+/// A new bearer token's secret part: 160 random bits as 40 lowercase hex characters.
+pub fn new_token_hex() -> DomainResult<zeroize::Zeroizing<String>> {
+    let mut raw = zeroize::Zeroizing::new([0u8; 20]);
+    random_bytes(raw.as_mut())?;
+    Ok(zeroize::Zeroizing::new(hex::encode(raw.as_ref())))
+}
+
+/// Does `s` have the shape `new_token_hex` gives (40 lowercase hex characters)?
+pub fn is_token_hex(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// A 256-bit key and its cipher; the cipher zeroizes its copy of the key on drop.
 struct SealingKey {
     version: u32,

@@ -1,7 +1,7 @@
 //! Parse, don't validate: request bodies (JSON objects) become typed inputs here, once, with
 //! every bad field reported under its own name. Everything after this trusts the types.
 
-use crate::error::{DomainResult, FieldErrors};
+use crate::error::{DomainError, DomainResult, FieldErrors};
 use crate::model::*;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -93,8 +93,14 @@ impl<'a> Body<'a> {
         }
     }
 
-    pub fn finish(self) -> DomainResult<()> {
-        self.errors.into_result()
+    /// The parsed value when every field was good, else every field error at once. Each reader
+    /// that gives `None` for a required field has recorded why, so `value` is `None` only
+    /// beside an error.
+    pub fn finish<T>(self, value: Option<T>) -> DomainResult<T> {
+        match value {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(DomainError::Invalid(self.errors)),
+        }
     }
 }
 
@@ -243,17 +249,16 @@ impl NewUser {
         }
         let first_name = b.text("first_name", false, 150).unwrap_or_default();
         let last_name = b.text("last_name", false, 150).unwrap_or_default();
-        b.finish()?;
-        match (username, email, password) {
-            (Some(username), Some(email), Some(password)) => Ok(NewUser {
-                username,
-                email,
-                password: Password(password),
+        let user = (|| {
+            Some(NewUser {
+                username: username?,
+                email: email?,
+                password: Password(password?),
                 first_name,
                 last_name,
-            }),
-            _ => Err(crate::error::DomainError::Internal("register parse".into())),
-        }
+            })
+        })();
+        b.finish(user)
     }
 }
 
@@ -268,11 +273,13 @@ impl Credentials {
         let mut b = Body::new(map);
         let email = b.raw_str("email", true);
         let password = b.raw_str("password", true);
-        b.finish()?;
-        Ok(Credentials {
-            email: email.unwrap_or_default().trim().to_string(),
-            password: Password(Zeroizing::new(password.unwrap_or_default())),
-        })
+        let credentials = (|| {
+            Some(Credentials {
+                email: email?.trim().to_string(),
+                password: Password(Zeroizing::new(password?)),
+            })
+        })();
+        b.finish(credentials)
     }
 }
 
@@ -284,6 +291,13 @@ pub struct NamePatch {
 }
 
 impl NamePatch {
+    /// A partial update of an organization's name and description.
+    pub fn parse(map: &Map<String, Value>) -> DomainResult<NamePatch> {
+        let mut b = Body::new(map);
+        let p = NamePatch::read(&mut b, false);
+        b.finish(Some(p))
+    }
+
     fn read(b: &mut Body, creating: bool) -> NamePatch {
         NamePatch {
             name: b.text("name", creating, MAX_NAME),
@@ -302,19 +316,12 @@ impl NewOrg {
     pub fn parse(map: &Map<String, Value>) -> DomainResult<NewOrg> {
         let mut b = Body::new(map);
         let p = NamePatch::read(&mut b, true);
-        b.finish()?;
-        Ok(NewOrg {
-            name: p.name.unwrap_or_default(),
+        let org = p.name.map(|name| NewOrg {
+            name,
             description: p.description.unwrap_or_default(),
-        })
+        });
+        b.finish(org)
     }
-}
-
-pub fn parse_org_patch(map: &Map<String, Value>) -> DomainResult<NamePatch> {
-    let mut b = Body::new(map);
-    let p = NamePatch::read(&mut b, false);
-    b.finish()?;
-    Ok(p)
 }
 
 #[derive(Debug)]
@@ -329,12 +336,14 @@ impl NewProject {
         let mut b = Body::new(map);
         let p = NamePatch::read(&mut b, true);
         let org = b.id("organization", true);
-        b.finish()?;
-        Ok(NewProject {
-            org: OrgId(org.unwrap_or_default()),
-            name: p.name.unwrap_or_default(),
-            description: p.description.unwrap_or_default(),
-        })
+        let project = (|| {
+            Some(NewProject {
+                org: OrgId(org?),
+                name: p.name?,
+                description: p.description.unwrap_or_default(),
+            })
+        })();
+        b.finish(project)
     }
 }
 
@@ -350,8 +359,7 @@ impl ProjectPatch {
         let mut b = Body::new(map);
         let fields = NamePatch::read(&mut b, false);
         let org = b.id("organization", false).map(OrgId);
-        b.finish()?;
-        Ok(ProjectPatch { fields, org })
+        b.finish(Some(ProjectPatch { fields, org }))
     }
 }
 
@@ -369,13 +377,15 @@ impl NewEnvironment {
         let p = NamePatch::read(&mut b, true);
         let project = b.id("project", true);
         let t = env_type_field(&mut b, false);
-        b.finish()?;
-        Ok(NewEnvironment {
-            project: ProjectId(project.unwrap_or_default()),
-            name: p.name.unwrap_or_default(),
-            environment_type: t.unwrap_or(EnvironmentType::Development),
-            description: p.description.unwrap_or_default(),
-        })
+        let env = (|| {
+            Some(NewEnvironment {
+                project: ProjectId(project?),
+                name: p.name?,
+                environment_type: t.unwrap_or(EnvironmentType::Development),
+                description: p.description.unwrap_or_default(),
+            })
+        })();
+        b.finish(env)
     }
 }
 
@@ -392,12 +402,11 @@ impl EnvironmentPatch {
         let fields = NamePatch::read(&mut b, false);
         let environment_type = env_type_field(&mut b, false);
         let project = b.id("project", false).map(ProjectId);
-        b.finish()?;
-        Ok(EnvironmentPatch {
+        b.finish(Some(EnvironmentPatch {
             fields,
             environment_type,
             project,
-        })
+        }))
     }
 }
 
@@ -414,15 +423,14 @@ impl NewVariable {
         let key = key_field(&mut b, true);
         let value = value_field(&mut b, true);
         let env = b.id("environment", true);
-        b.finish()?;
-        match (key, value, env) {
-            (Some(key), Some(value), Some(env)) => Ok(NewVariable {
-                env: EnvId(env),
-                key,
-                value,
-            }),
-            _ => Err(crate::error::DomainError::Internal("variable parse".into())),
-        }
+        let var = (|| {
+            Some(NewVariable {
+                env: EnvId(env?),
+                key: key?,
+                value: value?,
+            })
+        })();
+        b.finish(var)
     }
 }
 
@@ -439,8 +447,7 @@ impl VariablePatch {
         let key = key_field(&mut b, false);
         let value = value_field(&mut b, false);
         let env = b.id("environment", false).map(EnvId);
-        b.finish()?;
-        Ok(VariablePatch { key, value, env })
+        b.finish(Some(VariablePatch { key, value, env }))
     }
 }
 
@@ -471,62 +478,127 @@ impl NewMember {
             .raw_str("email", true)
             .and_then(|e| Email::parse(&e).map_err(|m| b.errors.add("email", m)).ok());
         let role = role_field(&mut b, false);
-        b.finish()?;
-        match email {
-            Some(email) => Ok(NewMember {
-                email,
-                role: role.unwrap_or(Role::Viewer),
-            }),
-            None => Err(crate::error::DomainError::Internal("member parse".into())),
-        }
+        let member = email.map(|email| NewMember {
+            email,
+            role: role.unwrap_or(Role::Viewer),
+        });
+        b.finish(member)
     }
 }
 
 /// `{"role"}`: change a member's role.
-pub fn parse_role(map: &Map<String, Value>) -> DomainResult<Role> {
-    let mut b = Body::new(map);
-    let role = role_field(&mut b, true);
-    b.finish()?;
-    role.ok_or_else(|| crate::error::DomainError::Internal("role parse".into()))
+#[derive(Debug)]
+pub struct RoleChange {
+    pub role: Role,
 }
 
+impl RoleChange {
+    pub fn parse(map: &Map<String, Value>) -> DomainResult<RoleChange> {
+        let mut b = Body::new(map);
+        let role = role_field(&mut b, true);
+        b.finish(role.map(|role| RoleChange { role }))
+    }
+}
+
+/// The longest a service token can be made to live.
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+
 /// `{"name", "access", "expires_in_days"?}` for a new service token.
-pub fn parse_service_token(
-    map: &Map<String, Value>,
-) -> DomainResult<crate::service_tokens::NewServiceToken> {
-    let mut b = Body::new(map);
-    let name = b.text("name", true, MAX_NAME);
-    let access = match b.raw_str("access", false) {
-        None => Some(ServiceAccess::Read),
-        Some(a) => ServiceAccess::parse(&a)
-            .ok_or(())
-            .map_err(|_| {
-                b.errors
-                    .add("access", "Must be \"read\" or \"read_write\".")
+#[derive(Debug)]
+pub struct NewServiceToken {
+    pub name: String,
+    pub access: ServiceAccess,
+    pub expires_in_days: Option<f64>,
+}
+
+impl NewServiceToken {
+    pub fn parse(map: &Map<String, Value>) -> DomainResult<NewServiceToken> {
+        let mut b = Body::new(map);
+        let name = b.text("name", true, MAX_NAME);
+        let access = match b.raw_str("access", false) {
+            None => Some(ServiceAccess::Read),
+            Some(a) => ServiceAccess::parse(&a)
+                .ok_or(())
+                .map_err(|_| {
+                    b.errors
+                        .add("access", "Must be \"read\" or \"read_write\".")
+                })
+                .ok(),
+        };
+        let max = MAX_EXPIRY_DAYS;
+        // Days, possibly fractional (0.5 is twelve hours).
+        let expires_in_days = match map.get("expires_in_days") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n))
+                if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) =>
+            {
+                n.as_f64()
+            }
+            Some(_) => {
+                b.errors.add(
+                    "expires_in_days",
+                    format!("Must be a number of days above 0 and at most {max}."),
+                );
+                None
+            }
+        };
+        let token = (|| {
+            Some(NewServiceToken {
+                name: name?,
+                access: access?,
+                expires_in_days,
             })
-            .ok(),
-    };
-    let max = crate::service_tokens::MAX_EXPIRY_DAYS;
-    // Days, possibly fractional (0.5 is twelve hours).
-    let expires_in_days = match map.get("expires_in_days") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) => {
-            n.as_f64()
+        })();
+        b.finish(token)
+    }
+}
+
+/// `{"version"}`: which earlier value of a variable to restore.
+#[derive(Debug)]
+pub struct Rollback {
+    pub version: u32,
+}
+
+impl Rollback {
+    pub fn parse(map: &Map<String, Value>) -> DomainResult<Rollback> {
+        match map.get("version").and_then(Value::as_u64) {
+            Some(v) if v >= 1 && v <= u64::from(u32::MAX) => Ok(Rollback { version: v as u32 }),
+            _ => Err(DomainError::invalid(
+                "version",
+                "Must be a version number (1 or more).",
+            )),
         }
-        Some(_) => {
-            b.errors.add(
-                "expires_in_days",
-                format!("Must be a number of days above 0 and at most {max}."),
-            );
-            None
+    }
+}
+
+/// `?source=&target=`: the two environments of a project to compare.
+#[derive(Debug)]
+pub struct Comparison {
+    pub source: EnvId,
+    pub target: EnvId,
+}
+
+impl Comparison {
+    /// From the query's values (absent or empty is `None`).
+    pub fn parse(source: Option<&str>, target: Option<&str>) -> DomainResult<Comparison> {
+        let mut errors = FieldErrors::default();
+        let mut id = |name: &str, v: Option<&str>| match v.map(str::parse::<u64>) {
+            Some(Ok(id)) => Some(EnvId(id)),
+            Some(Err(_)) => {
+                errors.add(name, "Must be a valid id (a positive integer).");
+                None
+            }
+            None => {
+                errors.add(name, "This field is required (an environment id).");
+                None
+            }
+        };
+        let (source, target) = (id("source", source), id("target", target));
+        match (source, target) {
+            (Some(source), Some(target)) if errors.is_empty() => Ok(Comparison { source, target }),
+            _ => Err(DomainError::Invalid(errors)),
         }
-    };
-    b.finish()?;
-    Ok(crate::service_tokens::NewServiceToken {
-        name: name.unwrap_or_default(),
-        access: access.unwrap_or(ServiceAccess::Read),
-        expires_in_days,
-    })
+    }
 }
 
 #[cfg(test)]

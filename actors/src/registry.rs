@@ -1,60 +1,15 @@
-//! Finds or starts the actor of an organization, and creates organizations (a new organization
-//! has no actor yet, so its first records are written here). Organization actors are spread over
-//! one arbiter per core; an organization always lands on the same one.
+//! Finds or starts the actor of an organization, with its reader (the data keys opened once).
+//! Organization actors are spread over one arbiter per core; an organization always lands on the
+//! same one.
 
-use crate::audit::{self, Event};
 use crate::crypto::Keyring;
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::org::OrgActor;
-use crate::reader::OrgReader;
-use crate::store::{keys, Changes, Store};
+use crate::org::{OrgActor, OrgReader};
+use crate::store::{keys, Store};
 use actix::prelude::*;
 use dashmap::DashMap;
 use std::sync::Arc;
-
-/// The first data key version of every organization.
-pub const FIRST_DEK_VERSION: u32 = 1;
-
-/// Add a new organization with `creator` as its admin to `changes`, with its data key and its
-/// audit entry. Used by registration (the personal organization) and by `CreateOrganization`.
-pub fn new_org_changes(
-    store: &Store,
-    keyring: &Keyring,
-    changes: &mut Changes,
-    creator: &User,
-    name: String,
-    description: String,
-    ip: Option<String>,
-) -> DomainResult<Organization> {
-    let now = Ts::now();
-    let org = Organization {
-        id: OrgId(store.next_id("org")?),
-        name,
-        description,
-        created_at: now,
-        updated_at: now,
-        created_by: creator.id,
-    };
-    let (sealed_dek, _) = keyring.new_data_key(org.id, FIRST_DEK_VERSION)?;
-    changes.put(keys::org(org.id), &org)?;
-    changes.put_raw(keys::dek(org.id, FIRST_DEK_VERSION), sealed_dek);
-    let membership = Membership {
-        role: Role::Admin,
-        joined_at: now,
-    };
-    changes.put(keys::member(org.id, creator.id), &membership)?;
-    changes.put(keys::user_org(creator.id, org.id), &Role::Admin)?;
-    let event = Event::new(
-        Some(org.id),
-        "organization_created",
-        "organization",
-        org.id.0,
-    )
-    .detail("name", &org.name);
-    audit::record(store, changes, Some(creator), ip, event)?;
-    Ok(org)
-}
 
 pub struct Registry {
     store: Store,

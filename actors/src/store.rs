@@ -101,8 +101,8 @@ pub mod keys {
     pub fn user_orgs(u: UserId) -> Vec<u8> {
         k(b'U', &[&u.be()])
     }
-    pub fn loc(kind: u8, id: u64) -> Vec<u8> {
-        k(b'l', &[&[kind], &id.to_be_bytes()])
+    pub fn loc<R: super::Located>(r: R) -> Vec<u8> {
+        k(b'l', &[&[R::TAG], &r.raw().to_be_bytes()])
     }
     pub fn project(o: OrgId, p: ProjectId) -> Vec<u8> {
         k(b'P', &[&o.be(), &p.be()])
@@ -155,17 +155,76 @@ pub mod keys {
     }
 }
 
-/// Kinds of record that are found by id alone and so need a locator.
-pub const LOC_PROJECT: u8 = b'p';
-pub const LOC_ENV: u8 = b'e';
-pub const LOC_VAR: u8 = b'v';
+/// A record found by id alone (`/api/variables/{id}/`), and so kept with a locator: which
+/// organization owns it and its parent. The parent's type comes with the record's, so an
+/// environment's locator can only name a project and a variable's only an environment.
+pub trait Located: Copy {
+    type Parent: Copy;
+    /// The locator key's kind byte.
+    const TAG: u8;
+    /// What a client is told was not found.
+    const WHAT: &'static str;
+    fn raw(self) -> u64;
+    fn parent_raw(parent: Self::Parent) -> u64;
+    fn parent_from(raw: u64) -> Self::Parent;
+}
 
-/// Which organization owns a record found by id, and its parent (project of an environment,
-/// environment of a variable; 0 for a project).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Loc {
+impl Located for ProjectId {
+    /// A project's parent is its organization, already in the locator.
+    type Parent = ();
+    const TAG: u8 = b'p';
+    const WHAT: &'static str = "project";
+    fn raw(self) -> u64 {
+        self.0
+    }
+    fn parent_raw(_: ()) -> u64 {
+        0
+    }
+    fn parent_from(_: u64) {}
+}
+
+impl Located for EnvId {
+    type Parent = ProjectId;
+    const TAG: u8 = b'e';
+    const WHAT: &'static str = "environment";
+    fn raw(self) -> u64 {
+        self.0
+    }
+    fn parent_raw(p: ProjectId) -> u64 {
+        p.0
+    }
+    fn parent_from(raw: u64) -> ProjectId {
+        ProjectId(raw)
+    }
+}
+
+impl Located for VarId {
+    type Parent = EnvId;
+    const TAG: u8 = b'v';
+    const WHAT: &'static str = "variable";
+    fn raw(self) -> u64 {
+        self.0
+    }
+    fn parent_raw(e: EnvId) -> u64 {
+        e.0
+    }
+    fn parent_from(raw: u64) -> EnvId {
+        EnvId(raw)
+    }
+}
+
+/// Where a located record lives: its organization and its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc<P> {
     pub org: OrgId,
-    pub parent: u64,
+    pub parent: P,
+}
+
+/// The stored form of a `Loc` (the parent as a bare id; 0 for a project).
+#[derive(Serialize, Deserialize)]
+struct StoredLoc {
+    org: OrgId,
+    parent: u64,
 }
 
 /// A set of writes applied atomically by `Store::commit`.
@@ -197,6 +256,15 @@ impl Changes {
     pub fn del(&mut self, key: Vec<u8>) {
         self.batch.remove(key);
         self.empty = false;
+    }
+
+    /// Record where `r` lives, so that it can be found by its id alone.
+    pub fn put_loc<R: Located>(&mut self, r: R, loc: Loc<R::Parent>) -> DomainResult<()> {
+        let stored = StoredLoc {
+            org: loc.org,
+            parent: R::parent_raw(loc.parent),
+        };
+        self.put(keys::loc(r), &stored)
     }
 }
 
@@ -372,8 +440,12 @@ impl Store {
         self.get(&keys::member(org, user))
     }
 
-    pub fn locate(&self, kind: u8, id: u64) -> DomainResult<Option<Loc>> {
-        self.get(&keys::loc(kind, id))
+    /// Where a record found by id alone lives, or `None` when there is no such record.
+    pub fn locate<R: Located>(&self, r: R) -> DomainResult<Option<Loc<R::Parent>>> {
+        Ok(self.get::<StoredLoc>(&keys::loc(r))?.map(|l| Loc {
+            org: l.org,
+            parent: R::parent_from(l.parent),
+        }))
     }
 
     /// The organizations `user` belongs to, with the role there, in id order.
@@ -406,17 +478,37 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_reject_unknown_formats() {
-        let loc = Loc {
+        let loc = StoredLoc {
             org: OrgId(7),
             parent: 9,
         };
         let bytes = encode(&loc).expect("encode");
-        let back: Loc = decode(&bytes).expect("decode");
+        let back: StoredLoc = decode(&bytes).expect("decode");
         assert_eq!((back.org, back.parent), (OrgId(7), 9));
         let mut bad = bytes.clone();
         bad[0] = 99;
-        assert!(decode::<Loc>(&bad).is_err());
-        assert!(decode::<Loc>(&[]).is_err());
+        assert!(decode::<StoredLoc>(&bad).is_err());
+        assert!(decode::<StoredLoc>(&[]).is_err());
+    }
+
+    #[test]
+    fn locators_are_typed_and_keep_their_parent() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let mut c = Changes::new();
+        fn at<P>(parent: P) -> Loc<P> {
+            Loc {
+                org: OrgId(3),
+                parent,
+            }
+        }
+        c.put_loc(VarId(5), at(EnvId(8))).expect("put");
+        c.put_loc(ProjectId(5), at(())).expect("put");
+        store.apply(c).expect("apply");
+        assert_eq!(store.locate(VarId(5)).expect("get"), Some(at(EnvId(8))));
+        assert_eq!(store.locate(ProjectId(5)).expect("get"), Some(at(())));
+        // Same number, other kind: not found.
+        assert_eq!(store.locate(EnvId(5)).expect("get"), None);
     }
 
     #[test]

@@ -7,9 +7,9 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use keynest_actors::accounts::TokenHash;
+use keynest_actors::crypto::TokenHash;
 use keynest_actors::model::{Caller, UserId};
-use keynest_actors::service_tokens::{self, Refused};
+use keynest_actors::org::service_tokens::{self, Refused};
 use std::future::{ready, Ready};
 use std::net::IpAddr;
 

@@ -1,7 +1,7 @@
 //! `/api/environments/`: list (filtered by project and type), create, get, update, delete.
 
 use crate::http::auth::Authenticated;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,7 +11,6 @@ use keynest_actors::model::{EnvId, EnvironmentType, EnvironmentView, ProjectId};
 use keynest_actors::org::{
     CreateEnvironment, DeleteEnvironment, GetEnvironment, UpdateEnvironment,
 };
-use keynest_actors::Target;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -72,17 +71,11 @@ async fn create_environment(
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
     let input = NewEnvironment::parse(&body)?;
-    let target = Target::Project(input.project);
     let msg = CreateEnvironment {
         caller: auth.caller,
         input,
     };
-    let view = state
-        .kn
-        .ask_owner(target, msg)
-        .await
-        .map_err(ApiError::from)?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
 async fn get_environment(
@@ -95,9 +88,7 @@ async fn get_environment(
         caller: auth.caller,
         id,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Environment(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn update_environment(
@@ -112,9 +103,7 @@ async fn update_environment(
         id,
         patch: EnvironmentPatch::parse(&body)?,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Environment(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn delete_environment(
@@ -127,6 +116,6 @@ async fn delete_environment(
         caller: auth.caller,
         id,
     };
-    state.kn.ask_owner(Target::Environment(id), msg).await?;
+    state.kn.ask(msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }

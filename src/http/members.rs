@@ -6,9 +6,9 @@ use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use keynest_actors::input::{parse_role, NewMember};
-use keynest_actors::members::{AddMember, ChangeMemberRole, ListMembers, RemoveMember};
+use keynest_actors::input::{NewMember, RoleChange};
 use keynest_actors::model::{MemberView, OrgId, UserId};
+use keynest_actors::org::{AddMember, ChangeMemberRole, ListMembers, RemoveMember};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,9 +32,10 @@ async fn list_members(
     let (_, page) = ListQuery::with_page(&req)?;
     let msg = ListMembers {
         caller: auth.caller,
+        org: OrgId(*id),
         page,
     };
-    render(&req, page, state.kn.ask(OrgId(*id), msg).await?)
+    render(&req, page, state.kn.ask(msg).await?)
 }
 
 async fn add_member(
@@ -45,9 +46,10 @@ async fn add_member(
 ) -> ApiResult<HttpResponse> {
     let msg = AddMember {
         caller: auth.caller,
+        org: OrgId(*id),
         input: NewMember::parse(&body)?,
     };
-    Ok(HttpResponse::Created().json(state.kn.ask(OrgId(*id), msg).await?))
+    Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
 async fn change_member_role(
@@ -59,10 +61,11 @@ async fn change_member_role(
     let (org, user) = path.into_inner();
     let msg = ChangeMemberRole {
         caller: auth.caller,
+        org: OrgId(org),
         user: UserId(user),
-        role: parse_role(&body)?,
+        change: RoleChange::parse(&body)?,
     };
-    Ok(web::Json(state.kn.ask(OrgId(org), msg).await?))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn remove_member(
@@ -73,8 +76,9 @@ async fn remove_member(
     let (org, user) = path.into_inner();
     let msg = RemoveMember {
         caller: auth.caller,
+        org: OrgId(org),
         user: UserId(user),
     };
-    state.kn.ask(OrgId(org), msg).await?;
+    state.kn.ask(msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use keynest_actors::input::{parse_org_patch, NewOrg};
+use keynest_actors::input::{NamePatch, NewOrg};
 use keynest_actors::model::{OrgId, OrgView};
 use keynest_actors::org::{GetOrganization, UpdateOrganization};
 
@@ -49,8 +49,9 @@ async fn get_organization(
 ) -> ApiResult<web::Json<OrgView>> {
     let msg = GetOrganization {
         caller: auth.caller,
+        org: OrgId(*id),
     };
-    Ok(web::Json(state.kn.ask(OrgId(*id), msg).await?))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn update_organization(
@@ -61,9 +62,10 @@ async fn update_organization(
 ) -> ApiResult<web::Json<OrgView>> {
     let msg = UpdateOrganization {
         caller: auth.caller,
-        patch: parse_org_patch(&body)?,
+        org: OrgId(*id),
+        patch: NamePatch::parse(&body)?,
     };
-    Ok(web::Json(state.kn.ask(OrgId(*id), msg).await?))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn delete_organization(

@@ -7,11 +7,10 @@ use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, environments, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::error::FieldErrors;
-use keynest_actors::history::CompareEnvironments;
-use keynest_actors::input::{NewProject, ProjectPatch};
-use keynest_actors::model::{CompareView, EnvId, OrgId, ProjectId, ProjectView};
+use keynest_actors::input::{Comparison, NewProject, ProjectPatch};
+use keynest_actors::model::{CompareView, OrgId, ProjectId, ProjectView};
+use keynest_actors::org::CompareEnvironments;
 use keynest_actors::org::{CreateProject, DeleteProject, GetProject, UpdateProject};
-use keynest_actors::Target;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -61,13 +60,11 @@ async fn create_project(
     auth: Authenticated,
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
-    let input = NewProject::parse(&body)?;
-    let org = input.org;
     let msg = CreateProject {
         caller: auth.caller,
-        input,
+        input: NewProject::parse(&body)?,
     };
-    Ok(HttpResponse::Created().json(state.kn.ask(org, msg).await?))
+    Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
 async fn get_project(
@@ -80,9 +77,7 @@ async fn get_project(
         caller: auth.caller,
         id,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Project(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn update_project(
@@ -97,9 +92,7 @@ async fn update_project(
         id,
         patch: ProjectPatch::parse(&body)?,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Project(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn delete_project(
@@ -112,7 +105,7 @@ async fn delete_project(
         caller: auth.caller,
         id,
     };
-    state.kn.ask_owner(Target::Project(id), msg).await?;
+    state.kn.ask(msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -132,23 +125,10 @@ async fn compare_environments(
     req: HttpRequest,
 ) -> ApiResult<web::Json<CompareView>> {
     let q = ListQuery::from_request(&req)?;
-    let mut errors = FieldErrors::default();
-    let source = q.id("source", &mut errors);
-    let target = q.id("target", &mut errors);
-    for (name, v) in [("source", source), ("target", target)] {
-        if v.is_none() && q.get(name).is_none() {
-            errors.add(name, "This field is required (an environment id).");
-        }
-    }
-    check(errors)?;
-    let project = ProjectId(*id);
     let msg = CompareEnvironments {
         caller: auth.caller,
-        project,
-        source: EnvId(source.unwrap_or_default()),
-        target: EnvId(target.unwrap_or_default()),
+        project: ProjectId(*id),
+        input: Comparison::parse(q.get("source"), q.get("target"))?,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Project(project), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }

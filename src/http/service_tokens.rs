@@ -7,10 +7,11 @@ use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use keynest_actors::input::parse_service_token;
+use keynest_actors::input::NewServiceToken;
 use keynest_actors::model::{EnvId, ServiceTokenId};
-use keynest_actors::service_tokens::{CreateServiceToken, ListServiceTokens, RevokeServiceToken};
-use keynest_actors::Target;
+use keynest_actors::org::service_tokens::{
+    CreateServiceToken, ListServiceTokens, RevokeServiceToken,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -34,9 +35,9 @@ async fn create_service_token(
     let msg = CreateServiceToken {
         caller: auth.caller,
         env,
-        input: parse_service_token(&body)?,
+        input: NewServiceToken::parse(&body)?,
     };
-    let view = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    let view = state.kn.ask(msg).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(view))
@@ -55,11 +56,7 @@ async fn list_service_tokens(
         env,
         page,
     };
-    render(
-        &req,
-        page,
-        state.kn.ask_owner(Target::Environment(env), msg).await?,
-    )
+    render(&req, page, state.kn.ask(msg).await?)
 }
 
 async fn revoke_service_token(
@@ -73,9 +70,6 @@ async fn revoke_service_token(
         env: EnvId(env),
         id: ServiceTokenId(token),
     };
-    state
-        .kn
-        .ask_owner(Target::Environment(EnvId(env)), msg)
-        .await?;
+    state.kn.ask(msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,8 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use keynest_actors::dotenv::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
 use keynest_actors::model::{EnvId, SecretValue};
-use keynest_actors::transfer::{ExportEnvironment, ImportVariables};
-use keynest_actors::Target;
+use keynest_actors::org::{ExportEnvironment, ImportVariables};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -64,7 +63,7 @@ async fn export_environment(
         env,
         format: format.extension(),
     };
-    let export = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    let export = state.kn.ask(msg).await?;
     let vars: Vec<(String, String)> = export
         .vars
         .into_iter()
@@ -301,7 +300,7 @@ async fn import_environment(
             .collect(),
         overwrite: upload.overwrite,
     };
-    let summary = state.kn.ask_owner(Target::Environment(env), msg).await?;
+    let summary = state.kn.ask(msg).await?;
     let message = if failures.is_empty() {
         "Import completed successfully"
     } else {

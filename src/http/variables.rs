@@ -6,12 +6,10 @@ use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
-use keynest_actors::error::DomainError;
-use keynest_actors::history::{ListVersions, RollbackVariable};
-use keynest_actors::input::{NewVariable, VariablePatch};
+use keynest_actors::input::{NewVariable, Rollback, VariablePatch};
 use keynest_actors::model::{EnvId, VarId, VariableView};
 use keynest_actors::org::{CreateVariable, DeleteVariable, UpdateVariable};
-use keynest_actors::Target;
+use keynest_actors::org::{ListVersions, RollbackVariable};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -52,9 +50,8 @@ async fn create_variable(
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
     let input = NewVariable::parse(&body)?;
-    let target = Target::Environment(input.env);
     let msg = CreateVariable { caller, input };
-    Ok(HttpResponse::Created().json(state.kn.ask_owner(target, msg).await?))
+    Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
 async fn get_variable(
@@ -77,9 +74,7 @@ async fn update_variable(
         id,
         patch: VariablePatch::parse(&body)?,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Variable(id), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }
 
 async fn delete_variable(
@@ -89,7 +84,7 @@ async fn delete_variable(
 ) -> ApiResult<HttpResponse> {
     let id = VarId(*id);
     let msg = DeleteVariable { caller, id };
-    state.kn.ask_owner(Target::Variable(id), msg).await?;
+    state.kn.ask(msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -106,11 +101,7 @@ async fn list_variable_versions(
         var,
         page,
     };
-    render(
-        &req,
-        page,
-        state.kn.ask_owner(Target::Variable(var), msg).await?,
-    )
+    render(&req, page, state.kn.ask(msg).await?)
 }
 
 async fn rollback_variable(
@@ -120,20 +111,10 @@ async fn rollback_variable(
     body: JsonObject,
 ) -> ApiResult<web::Json<VariableView>> {
     let var = VarId(*id);
-    let version = match body.get("version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v >= 1 && v <= u64::from(u32::MAX) => v as u32,
-        _ => {
-            return Err(
-                DomainError::invalid("version", "Must be a version number (1 or more).").into(),
-            )
-        }
-    };
     let msg = RollbackVariable {
         caller: auth.caller,
         var,
-        version,
+        input: Rollback::parse(&body)?,
     };
-    Ok(web::Json(
-        state.kn.ask_owner(Target::Variable(var), msg).await?,
-    ))
+    Ok(web::Json(state.kn.ask(msg).await?))
 }

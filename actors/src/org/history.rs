@@ -1,13 +1,14 @@
-//! A variable's history and the comparison of two environments, handled by the organization
-//! actor. Every value a variable has had is kept (sealed with its own version in the associated
-//! data) until the variable is deleted; a rollback makes a new version holding an old value.
+//! A variable's history and the comparison of two environments. Every value a variable has had
+//! is kept (sealed with its own version in the associated data) until the variable is deleted;
+//! a rollback makes a new version holding an old value, so history only ever grows.
 
+use super::views::Names;
+use super::{routed, Durable, OrgActor, OrgReader};
 use crate::error::{DomainError, DomainResult};
+use crate::input::{Comparison, Rollback};
 use crate::model::*;
-use crate::org::{OrgActor, Write};
 use crate::page::{PageRequest, Paged, Window};
-use crate::reader::Names;
-use crate::store::{keys, Changes};
+use crate::store::keys;
 use actix::prelude::*;
 use std::collections::BTreeMap;
 
@@ -24,7 +25,7 @@ pub struct ListVersions {
 pub struct RollbackVariable {
     pub caller: Caller,
     pub var: VarId,
-    pub version: u32,
+    pub input: Rollback,
 }
 
 #[derive(Message)]
@@ -32,11 +33,16 @@ pub struct RollbackVariable {
 pub struct CompareEnvironments {
     pub caller: Caller,
     pub project: ProjectId,
-    pub source: EnvId,
-    pub target: EnvId,
+    pub input: Comparison,
 }
 
-impl OrgActor {
+routed! {
+    ListVersions => Variable(var);
+    RollbackVariable => Variable(var);
+    CompareEnvironments => Project(project);
+}
+
+impl OrgReader {
     fn open_version(&self, v: &Variable, old: &VariableVersion) -> DomainResult<SecretValue> {
         let at = Variable {
             version: old.version,
@@ -63,21 +69,22 @@ impl Handler<ListVersions> for OrgActor {
     type Result = DomainResult<Paged<VersionView>>;
 
     fn handle(&mut self, msg: ListVersions, _: &mut Self::Context) -> Self::Result {
-        let reveal = self.role(&msg.caller, "variable")?.can_write();
-        let v = self.variable(msg.var)?;
+        let r = self.read()?;
+        let reveal = r.role(&msg.caller, "variable")?.can_write();
+        let v = r.variable(msg.var)?;
         let prefix = keys::versions(v.id);
-        let count = self.store().count(&prefix)? as usize;
+        let count = r.store().count(&prefix)? as usize;
         let items = Window::page(msg.page)
-            .apply(self.store().scan_rev::<VariableVersion>(&prefix))
+            .apply(r.store().scan_rev::<VariableVersion>(&prefix))
             .into_iter()
             .map(|old| {
                 let old = old?;
                 Ok(VersionView {
                     version: old.version,
                     created_at: old.created_at.rfc3339(),
-                    created_by_name: self.name_of(old.created_by)?,
+                    created_by_name: r.name_of(old.created_by)?,
                     decrypted_value: if reveal {
-                        Some(self.open_version(&v, &old)?)
+                        Some(r.open_version(&v, &old)?)
                     } else {
                         None
                     },
@@ -89,38 +96,37 @@ impl Handler<ListVersions> for OrgActor {
 }
 
 impl Handler<RollbackVariable> for OrgActor {
-    type Result = Write<VariableView>;
+    type Result = Durable<VariableView>;
 
     fn handle(&mut self, msg: RollbackVariable, _: &mut Self::Context) -> Self::Result {
-        let change = (|| {
-            self.role(&msg.caller, "variable")?;
-            let mut v = self.variable(msg.var)?;
-            self.writer(&msg.caller, "variable")?;
-            let old: VariableVersion = self
-                .store()
-                .get(&keys::version(v.id, msg.version))?
-                .ok_or_else(|| {
-                    DomainError::invalid(
-                        "version",
-                        format!("This variable has no version {}.", msg.version),
-                    )
-                })?;
-            let value = self.open_version(&v, &old)?;
+        let RollbackVariable { caller, var, input } = msg;
+        self.write(&caller, |tx| {
+            tx.r.role(&caller, "variable")?;
+            let mut v = tx.r.variable(var)?;
+            tx.r.writer(&caller, "variable")?;
+            let old: VariableVersion =
+                tx.r.store()
+                    .get(&keys::version(v.id, input.version))?
+                    .ok_or_else(|| {
+                        DomainError::invalid(
+                            "version",
+                            format!("This variable has no version {}.", input.version),
+                        )
+                    })?;
+            let value = tx.r.open_version(&v, &old)?;
             let from = v.version;
-            let e = self.environment(v.env)?;
-            let mut c = Changes::new();
-            self.set_value(&mut c, &mut v, &value, msg.caller.user)?;
-            let ev = self
-                .event("variable_rolled_back", "variable", v.id.0)
-                .detail("variable_key", &v.key)
-                .detail("environment_name", &e.name)
-                .detail("from_version", from.to_string())
-                .detail("restored_version", msg.version.to_string())
-                .detail("new_version", v.version.to_string());
-            self.record(&mut c, &msg.caller, ev)?;
-            Ok((c, self.var_view(&v, &e.name, true, &mut Names::default())?))
-        })();
-        self.commit(change)
+            let e = tx.r.environment(v.env)?;
+            tx.set_value(&mut v, &value, caller.user)?;
+            let ev =
+                tx.r.event("variable_rolled_back", "variable", v.id.0)
+                    .detail("variable_key", &v.key)
+                    .detail("environment_name", &e.name)
+                    .detail("from_version", from.to_string())
+                    .detail("restored_version", input.version.to_string())
+                    .detail("new_version", v.version.to_string());
+            let view = tx.r.var_view(&v, &e.name, true, &mut Names::default())?;
+            Ok((view, ev))
+        })
     }
 }
 
@@ -128,15 +134,16 @@ impl Handler<CompareEnvironments> for OrgActor {
     type Result = DomainResult<CompareView>;
 
     fn handle(&mut self, msg: CompareEnvironments, _: &mut Self::Context) -> Self::Result {
-        let project = self.project(msg.project)?;
+        let r = self.read()?;
+        let project = r.project(msg.project)?;
         // Equal-or-different is derived from values, so only those who may read values compare.
-        self.writer(&msg.caller, "project")?;
-        let env = |id: EnvId| match self.environment(id) {
+        r.writer(&msg.caller, "project")?;
+        let env = |id: EnvId| match r.environment(id) {
             Ok(e) if e.project == project.id => Ok(e),
             _ => Err(DomainError::NotFound("environment")),
         };
-        let (source, target) = (env(msg.source)?, env(msg.target)?);
-        let (a, b) = (self.values_of(source.id)?, self.values_of(target.id)?);
+        let (source, target) = (env(msg.input.source)?, env(msg.input.target)?);
+        let (a, b) = (r.values_of(source.id)?, r.values_of(target.id)?);
         let mut view = CompareView {
             source: EnvRef {
                 id: source.id,

@@ -1,12 +1,12 @@
-//! Import and export of a whole environment, handled by the environment's organization actor.
-//! An import is one atomic batch with one audit entry (counts only), so after a crash either all
-//! of it is there or none of it; an export is audited too, since it hands out every value.
+//! Import and export of a whole environment. An import is one atomic batch with one audit entry
+//! (counts only), so after a crash either all of it is there or none of it; an export is audited
+//! too, since it hands out every value.
 
+use super::{routed, Durable, OrgActor};
 use crate::error::{DomainError, DomainResult};
 use crate::input::VariableKey;
 use crate::model::*;
-use crate::org::{OrgActor, Write};
-use crate::store::{keys, Changes};
+use crate::store::keys;
 use actix::prelude::*;
 use std::collections::HashMap;
 
@@ -27,7 +27,7 @@ pub struct ExportEnvironment {
     pub format: &'static str,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportSummary {
     pub imported: usize,
     pub updated: usize,
@@ -48,61 +48,69 @@ pub struct ImportVariables {
     pub overwrite: bool,
 }
 
+routed! {
+    ExportEnvironment => Environment(env);
+    ImportVariables => Environment(env);
+}
+
 impl Handler<ExportEnvironment> for OrgActor {
-    type Result = Write<Export>;
+    type Result = Durable<Export>;
 
     fn handle(&mut self, msg: ExportEnvironment, _: &mut Self::Context) -> Self::Result {
-        let change = (|| {
-            let e = self.environment(msg.env)?;
-            if !self.env_access(&msg.caller, e.id, false, "environment")? {
+        self.write(&msg.caller, |tx| {
+            let e = tx.r.environment(msg.env)?;
+            if !tx.r.env_access(&msg.caller, e.id, false, "environment")? {
                 return Err(DomainError::Forbidden(
                     "Only admins and editors can export values.".into(),
                 ));
             }
             let mut vars = Vec::new();
-            for v in self.store().scan::<Variable>(&keys::vars(e.id)) {
+            for v in tx.r.store().scan::<Variable>(&keys::vars(e.id)) {
                 let v = v?;
-                let value = self.open(&v)?;
+                let value = tx.r.open(&v)?;
                 vars.push((v.key, value));
             }
-            let project = self.project(e.project)?;
-            let mut c = Changes::new();
-            let ev = self
-                .event("environment_exported", "environment", e.id.0)
-                .detail("environment_name", &e.name)
-                .detail("format", msg.format)
-                .detail("variables", vars.len().to_string());
-            self.record(&mut c, &msg.caller, ev)?;
+            let project = tx.r.project(e.project)?;
+            let ev =
+                tx.r.event("environment_exported", "environment", e.id.0)
+                    .detail("environment_name", &e.name)
+                    .detail("format", msg.format)
+                    .detail("variables", vars.len().to_string());
             let export = Export {
-                organization: self.org()?.name,
+                organization: tx.r.org()?.name,
                 project: project.name,
                 environment: e.name,
                 vars,
             };
-            Ok((c, export))
-        })();
-        self.commit(change)
+            Ok((export, ev))
+        })
     }
 }
 
 impl Handler<ImportVariables> for OrgActor {
-    type Result = Write<ImportSummary>;
+    type Result = Durable<ImportSummary>;
 
     fn handle(&mut self, msg: ImportVariables, _: &mut Self::Context) -> Self::Result {
-        let change = (|| {
-            let e = self.environment(msg.env)?;
-            self.env_access(&msg.caller, e.id, true, "environment")?;
+        let ImportVariables {
+            caller,
+            env,
+            entries,
+            failed,
+            overwrite,
+        } = msg;
+        self.write(&caller, |tx| {
+            let e = tx.r.environment(env)?;
+            tx.r.env_access(&caller, e.id, true, "environment")?;
             // Last value wins for a key given twice; first position keeps the order.
             let mut order: Vec<VariableKey> = Vec::new();
             let mut values: HashMap<VariableKey, SecretValue> = HashMap::new();
-            for (k, v) in msg.entries {
+            for (k, v) in entries {
                 if values.insert(k.clone(), v).is_none() {
                     order.push(k);
                 }
             }
-            let mut c = Changes::new();
             let mut sum = ImportSummary {
-                failed: msg.failed,
+                failed,
                 ..Default::default()
             };
             for key in order {
@@ -110,30 +118,28 @@ impl Handler<ImportVariables> for OrgActor {
                     continue;
                 };
                 let index = keys::var_key(e.id, key.as_str());
-                match self.store().get::<VarId>(&index)? {
-                    Some(_) if !msg.overwrite => sum.skipped += 1,
+                match tx.r.store().get::<VarId>(&index)? {
+                    Some(_) if !overwrite => sum.skipped += 1,
                     Some(id) => {
-                        let mut v = self.variable(id)?;
-                        self.set_value(&mut c, &mut v, &value, msg.caller.user)?;
+                        let mut v = tx.r.variable(id)?;
+                        tx.set_value(&mut v, &value, caller.user)?;
                         sum.updated += 1;
                     }
                     None => {
-                        self.add_variable(&mut c, e.id, &key, &value, msg.caller.user)?;
+                        tx.add_variable(e.id, &key, &value, caller.user)?;
                         sum.imported += 1;
                     }
                 }
             }
             sum.total_variables = sum.imported + sum.updated + sum.skipped + sum.failed;
-            let ev = self
-                .event("variables_imported", "environment", e.id.0)
-                .detail("environment_name", &e.name)
-                .detail("imported", sum.imported.to_string())
-                .detail("updated", sum.updated.to_string())
-                .detail("skipped", sum.skipped.to_string())
-                .detail("failed", sum.failed.to_string());
-            self.record(&mut c, &msg.caller, ev)?;
-            Ok((c, sum))
-        })();
-        self.commit(change)
+            let ev =
+                tx.r.event("variables_imported", "environment", e.id.0)
+                    .detail("environment_name", &e.name)
+                    .detail("imported", sum.imported.to_string())
+                    .detail("updated", sum.updated.to_string())
+                    .detail("skipped", sum.skipped.to_string())
+                    .detail("failed", sum.failed.to_string());
+            Ok((sum, ev))
+        })
     }
 }

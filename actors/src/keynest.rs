@@ -1,0 +1,309 @@
+//! The facade: `Keynest` is what the server (and tests, and benches) hold. It opens the store
+//! and checks the master key, starts the actors, routes each message to the actor of the
+//! organization that owns the record the message names (`org::Routed`), and fans lists that
+//! span several organizations out to each of them and merges the answers in id order.
+
+use crate::accounts::{AccountsActor, Tokens};
+use crate::audit::{self, AuditActor};
+use crate::crypto::{Keyring, MasterKey};
+use crate::error::{DomainError, DomainResult};
+use crate::input::NewOrg;
+use crate::model::*;
+use crate::org::{self, service_tokens, OrgActor, Route, Routed};
+use crate::page::{PageRequest, Paged, Window};
+use crate::registry::Registry;
+use crate::store;
+use crate::store::{keys, Changes, Store};
+use actix::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Everything a request needs, cheap to clone.
+#[derive(Clone)]
+pub struct Keynest {
+    store: Store,
+    keyring: Arc<Keyring>,
+    tokens: Arc<Tokens>,
+    registry: Arc<Registry>,
+    accounts: Addr<AccountsActor>,
+    audit: Addr<AuditActor>,
+}
+
+impl Keynest {
+    /// Open the store under `data_dir`, check the master key against it (a wrong key stops the
+    /// start here, before anything is served) and start the actors. Must run inside an actix
+    /// System; `workers` is the number of arbiters the organization actors are spread over.
+    pub fn open(data_dir: &Path, master: &MasterKey, workers: usize) -> Result<Keynest, String> {
+        let store = Store::open(data_dir).map_err(|e| e.to_string())?;
+        let keyring = Arc::new(Keyring::new(master));
+        match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
+            Some(check) if !keyring.verify_check_value(&check) => {
+                return Err(format!(
+                    "the master key does not match the data in {}: refusing to start \
+                     (give the key this data directory was created with)",
+                    data_dir.display()
+                ))
+            }
+            Some(_) => {}
+            None => {
+                let mut c = Changes::new();
+                c.put_raw(
+                    keys::CHECK.to_vec(),
+                    keyring.check_value().map_err(|e| e.to_string())?,
+                );
+                store.apply(c).map_err(|e| e.to_string())?;
+                store.flush_blocking().map_err(|e| e.to_string())?;
+            }
+        }
+        let tokens = Arc::new(Tokens::new(store.clone()));
+        let registry = Arc::new(Registry::new(store.clone(), keyring.clone(), workers));
+        let accounts_actor = AccountsActor::new(store.clone(), keyring.clone(), tokens.clone())
+            .map_err(|e| e.to_string())?;
+        let accounts =
+            AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
+        let audit_store = store.clone();
+        let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| {
+            AuditActor::new(audit_store)
+        });
+        Ok(Keynest {
+            store,
+            keyring,
+            tokens,
+            registry,
+            accounts,
+            audit,
+        })
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// A service token's grant and creator, or why it is refused.
+    pub fn authenticate_service(
+        &self,
+        token: &str,
+    ) -> DomainResult<Result<(ServiceGrant, UserId), service_tokens::Refused>> {
+        service_tokens::authenticate(&self.store, token)
+    }
+
+    /// Send `msg` to the accounts actor and wait for its answer.
+    pub async fn account<M, R>(&self, msg: M) -> DomainResult<R>
+    where
+        M: Message<Result = DomainResult<R>> + Send + 'static,
+        R: Send + 'static,
+        AccountsActor: Handler<M>,
+    {
+        self.accounts.send(msg).await?
+    }
+
+    pub async fn query_audit(&self, msg: audit::QueryAudit) -> DomainResult<Paged<AuditView>> {
+        self.audit.send(msg).await?
+    }
+
+    /// Make everything durable; called once at shutdown.
+    pub fn flush(&self) -> DomainResult<()> {
+        self.store.flush_blocking()
+    }
+
+    pub fn stop(&self) {
+        self.registry.stop();
+    }
+
+    /// The organization that owns the record `route` names, or `NotFound` naming the record.
+    pub fn owner(&self, route: Route) -> DomainResult<OrgId> {
+        fn org_of<R: store::Located>(s: &Store, r: R) -> DomainResult<OrgId> {
+            s.locate(r)?
+                .map(|l| l.org)
+                .ok_or(DomainError::NotFound(R::WHAT))
+        }
+        match route {
+            Route::Org(o) => Ok(o),
+            Route::Project(p) => org_of(&self.store, p),
+            Route::Environment(e) => org_of(&self.store, e),
+            Route::Variable(v) => org_of(&self.store, v),
+        }
+    }
+
+    /// Send `msg` to the actor of the organization that owns the record it names, and wait for
+    /// its answer.
+    pub async fn ask<M, R>(&self, msg: M) -> DomainResult<R>
+    where
+        M: Message<Result = DomainResult<R>> + Routed + Send + 'static,
+        R: Send + 'static,
+        OrgActor: Handler<M>,
+    {
+        let org = self.owner(msg.route())?;
+        self.registry.get(org)?.send(msg).await?
+    }
+
+    /// One page of an environment's variables, read on the calling thread (see `reader`).
+    pub fn list_variables(
+        &self,
+        caller: &Caller,
+        env: EnvId,
+        page: PageRequest,
+    ) -> DomainResult<Paged<VariableView>> {
+        let org = self.owner(Route::Environment(env))?;
+        self.registry.reader(org)?.list_variables(caller, env, page)
+    }
+
+    /// One variable, read on the calling thread (see `reader`).
+    pub fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
+        let org = self.owner(Route::Variable(id))?;
+        self.registry.reader(org)?.get_variable(caller, id)
+    }
+
+    pub fn profile(&self, user: UserId) -> DomainResult<ProfileView> {
+        self.store
+            .user(user)?
+            .map(|u| ProfileView::from(&u))
+            .ok_or(DomainError::Unauthorized("Invalid token.".into()))
+    }
+
+    pub async fn create_org(&self, caller: Caller, input: NewOrg) -> DomainResult<OrgView> {
+        let user = self
+            .store
+            .user(caller.user)?
+            .ok_or(DomainError::Unauthorized("Invalid token.".into()))?;
+        let mut c = Changes::new();
+        let org = org::new_org(
+            &self.store,
+            &self.keyring,
+            &mut c,
+            &user,
+            input,
+            caller.ip.clone(),
+        )?;
+        self.store.apply(c)?;
+        self.store.flush().await?;
+        let msg = org::GetOrganization {
+            caller,
+            org: org.id,
+        };
+        self.ask(msg).await
+    }
+
+    pub async fn delete_org(&self, caller: Caller, org: OrgId) -> DomainResult<()> {
+        self.ask(org::DeleteOrganization { caller, org }).await?;
+        self.registry.forget(org);
+        Ok(())
+    }
+
+    /// The caller's organizations, in id order.
+    pub async fn list_orgs(
+        &self,
+        caller: Caller,
+        page: PageRequest,
+    ) -> DomainResult<Paged<OrgView>> {
+        let ids: Vec<OrgId> = self
+            .store
+            .orgs_of(caller.user)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        let count = ids.len();
+        let mut items = Vec::new();
+        for org in Window::page(page).apply(ids.into_iter()) {
+            let msg = org::GetOrganization {
+                caller: caller.clone(),
+                org,
+            };
+            match self.ask(msg).await {
+                Ok(v) => items.push(v),
+                // Deleted or left between the index read and the ask.
+                Err(DomainError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Paged { count, items })
+    }
+
+    /// Projects of one organization, or of all the caller's organizations merged in id order.
+    pub async fn list_projects(
+        &self,
+        caller: Caller,
+        org: Option<OrgId>,
+        search: Option<String>,
+        page: PageRequest,
+    ) -> DomainResult<Paged<ProjectView>> {
+        let search = search.map(|s| s.to_lowercase());
+        let orgs = self.orgs_for(&caller, org)?;
+        let window = Self::window_for(orgs.len(), page);
+        let mut parts = Vec::new();
+        for o in orgs {
+            let msg = org::ListProjects {
+                caller: caller.clone(),
+                org: o,
+                search: search.clone(),
+                window,
+            };
+            parts.push(self.ask(msg).await?);
+        }
+        Ok(Self::merge(parts, page, |p| p.id.0))
+    }
+
+    /// Environments of one project, or of every project the caller can see, in id order.
+    pub async fn list_environments(
+        &self,
+        caller: Caller,
+        project: Option<ProjectId>,
+        environment_type: Option<EnvironmentType>,
+        page: PageRequest,
+    ) -> DomainResult<Paged<EnvironmentView>> {
+        let orgs = match project {
+            Some(p) => vec![self.owner(Route::Project(p))?],
+            None => self.orgs_for(&caller, None)?,
+        };
+        let window = Self::window_for(orgs.len(), page);
+        let mut parts = Vec::new();
+        for o in orgs {
+            let msg = org::ListEnvironments {
+                caller: caller.clone(),
+                org: o,
+                project,
+                environment_type,
+                window,
+            };
+            parts.push(self.ask(msg).await?);
+        }
+        Ok(Self::merge(parts, page, |e| e.id.0))
+    }
+
+    fn orgs_for(&self, caller: &Caller, org: Option<OrgId>) -> DomainResult<Vec<OrgId>> {
+        Ok(match org {
+            Some(o) => vec![o],
+            None => self
+                .store
+                .orgs_of(caller.user)?
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect(),
+        })
+    }
+
+    /// One source gives exactly the page; several each give everything up to the page's end.
+    fn window_for(sources: usize, page: PageRequest) -> Window {
+        if sources == 1 {
+            Window::page(page)
+        } else {
+            Window::up_to_end_of(page)
+        }
+    }
+
+    fn merge<T>(parts: Vec<Paged<T>>, page: PageRequest, id: impl Fn(&T) -> u64) -> Paged<T> {
+        if parts.len() == 1 {
+            return parts.into_iter().next().unwrap_or(Paged {
+                count: 0,
+                items: vec![],
+            });
+        }
+        let count = parts.iter().map(|p| p.count).sum();
+        let mut all: Vec<T> = parts.into_iter().flat_map(|p| p.items).collect();
+        all.sort_by_key(|t| id(t));
+        Paged {
+            count,
+            items: Window::page(page).apply(all.into_iter()),
+        }
+    }
+}

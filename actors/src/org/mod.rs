@@ -1,0 +1,169 @@
+//! The organization actor: one per organization, the only writer of everything the organization
+//! owns (its record, members, projects, environments, variables, their history and its service
+//! tokens). Each file here holds the messages about one of those things and their handlers; the
+//! role rules are in `access`, the read side in `reader` and `views`.
+//!
+//! Every change goes through [`OrgActor::write`]: the change is built on a [`Tx`], must name the
+//! audit [`Event`] that describes it (a write without one does not compile), and is applied
+//! together with its audit entry as one atomic batch, answered only once durable. Two writes to
+//! one organization never race; different organizations run on different arbiters in parallel.
+
+mod access;
+pub mod environments;
+pub mod history;
+pub mod members;
+pub mod organization;
+pub mod projects;
+pub mod reader;
+pub mod service_tokens;
+pub mod transfer;
+pub mod variables;
+pub mod views;
+
+pub use environments::*;
+pub use history::*;
+pub use members::*;
+pub use organization::*;
+pub use projects::*;
+pub use reader::OrgReader;
+pub use service_tokens::*;
+pub use transfer::*;
+pub use variables::*;
+
+use crate::audit::{self, Event};
+use crate::error::{DomainError, DomainResult};
+use crate::model::*;
+use crate::store::{Changes, Loc, Located};
+use actix::prelude::*;
+use serde::Serialize;
+
+pub struct OrgActor {
+    reader: OrgReader,
+    /// Set once the organization is deleted: its actor answers `NotFound` until it is dropped.
+    deleted: bool,
+}
+
+impl Actor for OrgActor {
+    type Context = Context<Self>;
+}
+
+/// What a write handler answers: a future that resolves once the change is durable.
+pub type Durable<T> = ResponseFuture<DomainResult<T>>;
+
+/// One change being built: reads go through `r`, writes into the batch. Only
+/// [`OrgActor::write`] makes one, and it applies the batch together with the change's audit entry.
+pub struct Tx<'a> {
+    pub r: &'a OrgReader,
+    changes: Changes,
+}
+
+impl Tx<'_> {
+    pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> DomainResult<()> {
+        self.changes.put(key, value)
+    }
+
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.changes.put_raw(key, value)
+    }
+
+    pub fn del(&mut self, key: Vec<u8>) {
+        self.changes.del(key)
+    }
+
+    /// Record that `r` belongs to this organization, under `parent`.
+    pub fn put_loc<R: Located>(&mut self, r: R, parent: R::Parent) -> DomainResult<()> {
+        let loc = Loc {
+            org: self.r.id(),
+            parent,
+        };
+        self.changes.put_loc(r, loc)
+    }
+}
+
+impl OrgActor {
+    pub fn new(reader: OrgReader) -> Self {
+        OrgActor {
+            reader,
+            deleted: false,
+        }
+    }
+
+    /// The read side, for handlers that only read. `NotFound` once the organization is deleted.
+    fn read(&self) -> DomainResult<&OrgReader> {
+        if self.deleted {
+            return Err(DomainError::NotFound("organization"));
+        }
+        Ok(&self.reader)
+    }
+
+    /// The one way to change anything: `build` reads through `tx.r`, adds its writes to `tx`
+    /// and returns the answer with the event to audit. The batch and its audit entry are applied
+    /// atomically here; the future resolves once they are durable. The flush runs on the store's
+    /// flush thread and is shared by concurrent writers, so the actor moves on at once.
+    fn write<T, F>(&self, caller: &Caller, build: F) -> Durable<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
+    {
+        let store = self.reader.store().clone();
+        let applied = self.read().and_then(|r| {
+            let mut tx = Tx {
+                r,
+                changes: Changes::new(),
+            };
+            let (out, event) = build(&mut tx)?;
+            let mut changes = tx.changes;
+            record(r, &mut changes, caller, event)?;
+            store.apply(changes)?;
+            Ok(out)
+        });
+        Box::pin(async move {
+            let out = applied?;
+            store.flush().await?;
+            Ok(out)
+        })
+    }
+}
+
+impl OrgReader {
+    /// An audit event about a record of this organization.
+    pub(crate) fn event(&self, action: &'static str, target_type: &'static str, id: u64) -> Event {
+        Event::new(Some(self.id()), action, target_type, id)
+    }
+}
+
+/// Add the audit entry for `event` by `caller` to `changes`.
+fn record(r: &OrgReader, changes: &mut Changes, caller: &Caller, event: Event) -> DomainResult<()> {
+    let ip = caller.ip.clone();
+    if let Some(grant) = &caller.service {
+        return audit::record(r.store(), changes, audit::Who::Service(grant), ip, event);
+    }
+    let who = r.store().user(caller.user)?;
+    audit::record(r.store(), changes, who.as_ref(), ip, event)
+}
+
+/// The record a message is about, which decides the organization whose actor handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Org(OrgId),
+    Project(ProjectId),
+    Environment(EnvId),
+    Variable(VarId),
+}
+
+/// A message that names the record routing it, so a caller cannot send it by another id.
+pub trait Routed {
+    fn route(&self) -> Route;
+}
+
+/// `routed!(Msg => Route::Kind(field))` for messages routed by one of their fields.
+macro_rules! routed {
+    ($($msg:ident => $route:ident($($field:ident).+);)+) => {
+        $(impl $crate::org::Routed for $msg {
+            fn route(&self) -> $crate::org::Route {
+                $crate::org::Route::$route(self.$($field).+)
+            }
+        })+
+    };
+}
+pub(crate) use routed;

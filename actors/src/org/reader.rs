@@ -1,0 +1,141 @@
+//! An organization's read side: record look-ups by id, opening and sealing values, and the hot
+//! reads (a variable, an environment's variables). The organization actor holds one, every write
+//! reads through one (`Tx::r`), and the hot reads run on one directly from the HTTP worker that
+//! asks, so reads of one organization spread over every core instead of queueing behind its
+//! actor. Only the actor writes. Each record read is one store read, so a reader sees every
+//! record whole; a listing that runs beside a write may see the write's records but a count from
+//! just before it.
+
+use super::views::Names;
+use crate::crypto::{key_version, DataKey, ValueSlot};
+use crate::error::{DomainError, DomainResult};
+use crate::model::*;
+use crate::page::{PageRequest, Paged, Window};
+use crate::store::{self, keys, Loc, Located, Store};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Cheap to clone: the store handle and the organization's opened data keys.
+#[derive(Clone)]
+pub struct OrgReader {
+    id: OrgId,
+    store: Store,
+    /// Data keys by version; new values are sealed with the newest.
+    keys: Arc<BTreeMap<u32, DataKey>>,
+}
+
+impl OrgReader {
+    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>) -> Self {
+        OrgReader {
+            id,
+            store,
+            keys: Arc::new(deks.into_iter().map(|k| (k.version(), k)).collect()),
+        }
+    }
+
+    pub fn id(&self) -> OrgId {
+        self.id
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// One page of an environment's variables, values opened for those who may read them.
+    pub fn list_variables(
+        &self,
+        caller: &Caller,
+        env: EnvId,
+        page: PageRequest,
+    ) -> DomainResult<Paged<VariableView>> {
+        let e = self.environment(env)?;
+        let reveal = self.env_access(caller, e.id, false, "environment")?;
+        // One pass: every record is counted, only the page's are decoded and opened.
+        let window = Window::page(page);
+        let mut names = Names::default();
+        let mut count = 0;
+        let mut items = Vec::with_capacity(window.take);
+        for entry in self.store.scan_entries(&keys::vars(e.id)) {
+            let (_, raw) = entry?;
+            if count >= window.skip && items.len() < window.take {
+                let v: Variable = store::decode(&raw)?;
+                items.push(self.var_view(&v, &e.name, reveal, &mut names)?);
+            }
+            count += 1;
+        }
+        Ok(Paged { count, items })
+    }
+
+    /// One variable, its value opened for those who may read it.
+    pub fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
+        if caller.service.is_none() {
+            self.role(caller, "variable")?;
+        }
+        let v = self.variable(id)?;
+        let reveal = self.env_access(caller, v.env, false, "variable")?;
+        let e = self.environment(v.env)?;
+        self.var_view(&v, &e.name, reveal, &mut Names::default())
+    }
+
+    pub(crate) fn org(&self) -> DomainResult<Organization> {
+        self.store
+            .org(self.id)?
+            .ok_or(DomainError::NotFound("organization"))
+    }
+
+    /// Where `r` lives, if this organization owns it; any other answer looks like a missing id.
+    fn owned<R: Located>(&self, r: R) -> DomainResult<Loc<R::Parent>> {
+        match self.store.locate(r)? {
+            Some(loc) if loc.org == self.id => Ok(loc),
+            _ => Err(DomainError::NotFound(R::WHAT)),
+        }
+    }
+
+    pub(crate) fn project(&self, id: ProjectId) -> DomainResult<Project> {
+        self.owned(id)?;
+        self.store
+            .get(&keys::project(self.id, id))?
+            .ok_or(DomainError::NotFound(ProjectId::WHAT))
+    }
+
+    pub(crate) fn environment(&self, id: EnvId) -> DomainResult<Environment> {
+        let loc = self.owned(id)?;
+        self.store
+            .get(&keys::env(loc.parent, id))?
+            .ok_or(DomainError::NotFound(EnvId::WHAT))
+    }
+
+    pub(crate) fn variable(&self, id: VarId) -> DomainResult<Variable> {
+        let loc = self.owned(id)?;
+        self.store
+            .get(&keys::var(loc.parent, id))?
+            .ok_or(DomainError::NotFound(VarId::WHAT))
+    }
+
+    /// A variable's value bound to where it lives (see `crypto::ValueSlot`).
+    fn slot(v: &Variable) -> ValueSlot {
+        ValueSlot {
+            org: v.org,
+            env: v.env,
+            var: v.id,
+            version: v.version,
+        }
+    }
+
+    pub(crate) fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
+        let version = key_version(&v.sealed)?;
+        let key = self.keys.get(&version).ok_or_else(|| {
+            DomainError::Internal(format!("org {} has no data key v{version}", self.id))
+        })?;
+        key.open(Self::slot(v), &v.sealed)
+    }
+
+    pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
+        let key = self
+            .keys
+            .values()
+            .next_back()
+            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key", self.id)))?;
+        key.seal(Self::slot(v), value.expose())
+    }
+}

@@ -20,6 +20,9 @@ pub mod transfer;
 pub mod variables;
 pub mod views;
 
+#[cfg(test)]
+mod tests;
+
 pub use environments::*;
 pub use history::*;
 pub use members::*;

@@ -90,8 +90,13 @@ fn modules_only_use_the_layers_below_them() {
             wrong.push(format!("{}: module `{module}` has no layer", rel.display()));
             continue;
         };
+        // Test code may use any layer to set things up: only what ships is checked.
+        if file.file_stem().is_some_and(|s| s == "tests") {
+            continue;
+        }
         let text = std::fs::read_to_string(&file).expect("read");
-        for used in crate_paths(&text) {
+        let shipped = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for used in crate_paths(shipped) {
             if used == module {
                 continue;
             }

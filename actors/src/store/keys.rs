@@ -1,0 +1,123 @@
+//! The key layout, and the only code that knows it: one builder per kind of key.
+//! Keys are a kind byte then ids (8 bytes big-endian, versions 4), so that a range scan comes
+//! out in id order.
+//!
+//! Key layout (ids are 8 bytes BE, versions 4 bytes BE):
+//! ```text
+//! m/check               sealed check value of the master key
+//! m/seq/<kind>          id counters
+//! u <user>              User                  E <lower email>    -> user id
+//! X <lower username>    -> user id            t <sha256(token)>  TokenRecord
+//! o <org>               Organization          k <org><version>   sealed data key
+//! M <org><user>         Membership            U <user><org>      Role (a user's organizations)
+//! l <kind><id>          Loc: the organization (and parent) that owns a project/env/variable
+//! P <org><project>      Project               N <project><env>   Environment
+//! n <project><name>     -> env id             V <env><var>       Variable
+//! K <env><key>          -> var id             a <audit>          AuditEntry
+//! h <var><version>      VariableVersion       S <sha256(token)>  ServiceToken
+//! s <env><token id>     -> token hash (an environment's service tokens)
+//! A <org><audit>        -> () (an organization's entries)
+//! Z <user><audit>       -> () (a user's account events)
+//! ```
+
+use crate::model::*;
+
+pub const CHECK: &[u8] = b"m/check";
+
+fn k(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    key.push(prefix);
+    for p in parts {
+        key.extend_from_slice(p);
+    }
+    key
+}
+
+pub fn seq(kind: &str) -> Vec<u8> {
+    [b"m/seq/", kind.as_bytes()].concat()
+}
+pub fn user(u: UserId) -> Vec<u8> {
+    k(b'u', &[&u.be()])
+}
+pub fn email(lower: &str) -> Vec<u8> {
+    k(b'E', &[lower.as_bytes()])
+}
+pub fn username(lower: &str) -> Vec<u8> {
+    k(b'X', &[lower.as_bytes()])
+}
+pub fn token(hash: &[u8; 32]) -> Vec<u8> {
+    k(b't', &[hash])
+}
+pub fn org(o: OrgId) -> Vec<u8> {
+    k(b'o', &[&o.be()])
+}
+pub fn dek(o: OrgId, version: u32) -> Vec<u8> {
+    k(b'k', &[&o.be(), &version.to_be_bytes()])
+}
+pub fn deks(o: OrgId) -> Vec<u8> {
+    k(b'k', &[&o.be()])
+}
+pub fn member(o: OrgId, u: UserId) -> Vec<u8> {
+    k(b'M', &[&o.be(), &u.be()])
+}
+pub fn members(o: OrgId) -> Vec<u8> {
+    k(b'M', &[&o.be()])
+}
+pub fn user_org(u: UserId, o: OrgId) -> Vec<u8> {
+    k(b'U', &[&u.be(), &o.be()])
+}
+pub fn user_orgs(u: UserId) -> Vec<u8> {
+    k(b'U', &[&u.be()])
+}
+pub fn loc<R: super::Located>(r: R) -> Vec<u8> {
+    k(b'l', &[&[R::TAG], &r.raw().to_be_bytes()])
+}
+pub fn project(o: OrgId, p: ProjectId) -> Vec<u8> {
+    k(b'P', &[&o.be(), &p.be()])
+}
+pub fn projects(o: OrgId) -> Vec<u8> {
+    k(b'P', &[&o.be()])
+}
+pub fn env(p: ProjectId, e: EnvId) -> Vec<u8> {
+    k(b'N', &[&p.be(), &e.be()])
+}
+pub fn envs(p: ProjectId) -> Vec<u8> {
+    k(b'N', &[&p.be()])
+}
+pub fn env_name(p: ProjectId, lower: &str) -> Vec<u8> {
+    k(b'n', &[&p.be(), lower.as_bytes()])
+}
+pub fn var(e: EnvId, v: VarId) -> Vec<u8> {
+    k(b'V', &[&e.be(), &v.be()])
+}
+pub fn vars(e: EnvId) -> Vec<u8> {
+    k(b'V', &[&e.be()])
+}
+pub fn var_key(e: EnvId, key: &str) -> Vec<u8> {
+    k(b'K', &[&e.be(), key.as_bytes()])
+}
+pub fn version(v: VarId, version: u32) -> Vec<u8> {
+    k(b'h', &[&v.be(), &version.to_be_bytes()])
+}
+pub fn versions(v: VarId) -> Vec<u8> {
+    k(b'h', &[&v.be()])
+}
+pub fn service_token(hash: &[u8; 32]) -> Vec<u8> {
+    k(b'S', &[hash])
+}
+pub fn env_service_token(e: EnvId, t: ServiceTokenId) -> Vec<u8> {
+    k(b's', &[&e.be(), &t.be()])
+}
+pub fn env_service_tokens(e: EnvId) -> Vec<u8> {
+    k(b's', &[&e.be()])
+}
+pub fn audit(a: AuditId) -> Vec<u8> {
+    k(b'a', &[&a.be()])
+}
+/// Index of an organization's audit entries (`A`), and of a user's account events (`Z`).
+pub fn org_audit(o: OrgId) -> Vec<u8> {
+    k(b'A', &[&o.be()])
+}
+pub fn account_audit(u: UserId) -> Vec<u8> {
+    k(b'Z', &[&u.be()])
+}

@@ -1,0 +1,310 @@
+//! The embedded store: one sled tree, keys prefixed by kind (layout in `keys`), values a format
+//! byte followed by bincode so the encoding can change later. Everything lives in one tree so
+//! that a change and its audit entry are one atomic batch: after a crash either both are there or
+//! neither is.
+//!
+//! The interface stays narrow, as DESIGN.md asks, so that a distributed backend can follow
+//! without touching the actors: read one key, scan a prefix (either way), apply a batch
+//! atomically, bump a counter (compare-and-swap), flush. Everything else here (typed reads,
+//! counts, locators) is built on those.
+
+pub mod keys;
+mod loc;
+
+pub use loc::{Loc, Located};
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::Path;
+
+const FORMAT: u8 = 1;
+
+pub fn encode<T: Serialize>(v: &T) -> DomainResult<Vec<u8>> {
+    let mut out = vec![FORMAT];
+    bincode::serde::encode_into_std_write(v, &mut out, bincode::config::standard())
+        .map_err(|e| DomainError::internal("encode", e))?;
+    Ok(out)
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> DomainResult<T> {
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => {
+            bincode::serde::decode_from_slice(rest, bincode::config::standard())
+                .map(|(v, _)| v)
+                .map_err(|e| DomainError::internal("decode", e))
+        }
+        _ => Err(DomainError::Internal(
+            "stored record has an unknown format".into(),
+        )),
+    }
+}
+
+/// A set of writes applied atomically by `Store::commit`.
+#[derive(Default)]
+pub struct Changes {
+    batch: sled::Batch,
+    empty: bool,
+}
+
+impl Changes {
+    pub fn new() -> Self {
+        Changes {
+            batch: sled::Batch::default(),
+            empty: true,
+        }
+    }
+
+    pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> DomainResult<()> {
+        self.batch.insert(key, encode(value)?);
+        self.empty = false;
+        Ok(())
+    }
+
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key, value);
+        self.empty = false;
+    }
+
+    pub fn del(&mut self, key: Vec<u8>) {
+        self.batch.remove(key);
+        self.empty = false;
+    }
+}
+
+/// The database handle. Cheap to clone (sled handles are reference-counted).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    flusher: std::sync::mpsc::Sender<FlushWaiter>,
+}
+
+type FlushWaiter = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Group commit on one thread: each round takes every writer waiting so far, makes the store
+/// durable once with a blocking `flush`, and answers them all. A writer registers only after its
+/// batch is applied, so the flush that answers it covers its batch. (sled 0.34's own
+/// `flush_async` deadlocks when called concurrently: sled issue #1308, fixed only on its main
+/// branch.)
+fn start_flusher(db: sled::Db) -> DomainResult<std::sync::mpsc::Sender<FlushWaiter>> {
+    let (tx, rx) = std::sync::mpsc::channel::<FlushWaiter>();
+    std::thread::Builder::new()
+        .name("keynest-flush".into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut waiters = vec![first];
+                waiters.extend(rx.try_iter());
+                let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
+            }
+        })
+        .map_err(|e| DomainError::internal("cannot start the flush thread", e))?;
+    Ok(tx)
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> DomainResult<Store> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| DomainError::internal("cannot open the store", e))?;
+        let flusher = start_flusher(db.clone())?;
+        Ok(Store { db, flusher })
+    }
+
+    // ---- the backend: the only methods that touch sled ----
+
+    pub fn get_raw(&self, key: &[u8]) -> DomainResult<Option<sled::IVec>> {
+        Ok(self.db.get(key)?)
+    }
+
+    /// (whole key, raw value) pairs under `prefix`, in key order (`.rev()` for the reverse).
+    pub fn scan_raw(
+        &self,
+        prefix: &[u8],
+    ) -> impl DoubleEndedIterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|r| r.map_err(DomainError::from))
+    }
+
+    /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a
+    /// crash (a service token's `last_used`).
+    pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
+        self.db.insert(key, encode(value)?)?;
+        Ok(())
+    }
+
+    /// The next id of a kind (1, 2, ...). Ids are never reused: the counter is bumped atomically
+    /// (compare-and-swap) and made durable by the flush of the change that uses it.
+    pub fn next_id(&self, kind: &str) -> DomainResult<u64> {
+        let v = self.db.update_and_fetch(keys::seq(kind), |old| {
+            let n = old
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((n + 1).to_be_bytes().to_vec())
+        })?;
+        v.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| DomainError::Internal("id counter".into()))
+    }
+
+    /// Apply `changes` atomically (not yet durable: see `flush`).
+    pub fn apply(&self, changes: Changes) -> DomainResult<()> {
+        if !changes.empty {
+            self.db.apply_batch(changes.batch)?;
+        }
+        Ok(())
+    }
+
+    /// Make everything applied so far durable. Runs on the flush thread, so it never blocks an
+    /// actor; concurrent callers share the same disk write (group commit).
+    pub async fn flush(&self) -> DomainResult<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.flusher
+            .send(tx)
+            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?
+            .map_err(|e| DomainError::internal("flush", e))
+    }
+
+    pub fn flush_blocking(&self) -> DomainResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    // ---- built on the backend ----
+
+    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> DomainResult<Option<T>> {
+        self.get_raw(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    pub fn contains(&self, key: &[u8]) -> DomainResult<bool> {
+        Ok(self.get_raw(key)?.is_some())
+    }
+
+    /// Records under `prefix`, in key order, decoded.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = DomainResult<T>> {
+        self.scan_raw(prefix)
+            .map(|r| r.and_then(|(_, v)| decode(&v)))
+    }
+
+    /// Records under `prefix`, last key first.
+    pub fn scan_rev<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = DomainResult<T>> {
+        self.scan_raw(prefix)
+            .rev()
+            .map(|r| r.and_then(|(_, v)| decode(&v)))
+    }
+
+    /// (key with the prefix cut off, raw value) pairs under `prefix`, in key order.
+    pub fn scan_entries(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
+        let n = prefix.len();
+        self.scan_raw(prefix)
+            .map(move |r| r.map(|(k, v)| (k.subslice(n, k.len() - n), v)))
+    }
+
+    /// Keys under `prefix` with the prefix cut off, in key order.
+    pub fn scan_keys(&self, prefix: &[u8]) -> impl Iterator<Item = DomainResult<sled::IVec>> {
+        self.scan_entries(prefix).map(|r| r.map(|(k, _)| k))
+    }
+
+    pub fn count(&self, prefix: &[u8]) -> DomainResult<u64> {
+        let mut n = 0;
+        for kv in self.scan_raw(prefix) {
+            kv?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The ids at the end of the keys under `prefix` (an index such as `A <org>`).
+    pub fn index_ids(&self, prefix: &[u8]) -> DomainResult<Vec<u64>> {
+        self.scan_keys(prefix).map(|k| id_from(&k?)).collect()
+    }
+
+    // ---- typed look-ups used by more than one actor ----
+
+    pub fn user(&self, id: UserId) -> DomainResult<Option<User>> {
+        self.get(&keys::user(id))
+    }
+
+    pub fn org(&self, id: OrgId) -> DomainResult<Option<Organization>> {
+        self.get(&keys::org(id))
+    }
+
+    pub fn membership(&self, org: OrgId, user: UserId) -> DomainResult<Option<Membership>> {
+        self.get(&keys::member(org, user))
+    }
+
+    /// The organizations `user` belongs to, with the role there, in id order.
+    pub fn orgs_of(&self, user: UserId) -> DomainResult<Vec<(OrgId, Role)>> {
+        self.scan_entries(&keys::user_orgs(user))
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((OrgId(id_from(&k)?), decode(&v)?))
+            })
+            .collect()
+    }
+}
+
+/// An 8-byte big-endian id at the front of `bytes`.
+pub fn id_from(bytes: &[u8]) -> DomainResult<u64> {
+    bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| DomainError::Internal("bad id in key".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_reject_unknown_formats() {
+        let rec = (OrgId(7), 9u64);
+        let bytes = encode(&rec).expect("encode");
+        let back: (OrgId, u64) = decode(&bytes).expect("decode");
+        assert_eq!(back, rec);
+        let mut bad = bytes.clone();
+        bad[0] = 99;
+        assert!(decode::<(OrgId, u64)>(&bad).is_err());
+        assert!(decode::<(OrgId, u64)>(&[]).is_err());
+    }
+
+    #[test]
+    fn ids_scan_in_numeric_order() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let mut c = Changes::new();
+        for id in [300u64, 2, 70_000, 1] {
+            c.put(keys::project(OrgId(1), ProjectId(id)), &id)
+                .expect("put");
+        }
+        c.put(keys::project(OrgId(2), ProjectId(5)), &5u64)
+            .expect("put");
+        store.apply(c).expect("apply");
+        let got: Vec<u64> = store
+            .scan(&keys::projects(OrgId(1)))
+            .collect::<DomainResult<_>>()
+            .expect("scan");
+        assert_eq!(got, vec![1, 2, 300, 70_000]);
+        assert_eq!(store.next_id("x").expect("id"), 1);
+        assert_eq!(store.next_id("x").expect("id"), 2);
+    }
+}

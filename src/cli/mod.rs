@@ -9,6 +9,7 @@ mod run;
 
 use clap::{Args, Subcommand};
 use client::Client;
+use keynest_actors::formats::Format;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
@@ -544,15 +545,9 @@ fn env(cmd: EnvCommand) -> Result<i32, CliError> {
                 })?);
             let name = file
                 .file_name()
-                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let format = if name.ends_with(".json") {
-                "json"
-            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                "yaml"
-            } else {
-                "env"
-            };
+            let format = Format::from_file_name(&name).extension();
             let body = json!({"data": data.as_str(), "format": format, "overwrite": !no_overwrite});
             let path = format!("/api/environments/{environment_id}/import/");
             let answer = with_progress("importing", || {

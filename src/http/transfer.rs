@@ -9,7 +9,7 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use keynest_actors::dotenv::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
+use keynest_actors::formats::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
 use keynest_actors::model::{EnvId, SecretValue};
 use keynest_actors::org::{ExportEnvironment, ImportVariables};
 use serde_json::{json, Value};
@@ -80,10 +80,10 @@ async fn export_environment(
                 organization: &export.organization,
                 generated_on: &now,
             };
-            dotenv::render_env(&header, &vars)
+            formats::render_env(&header, &vars)
         }
-        Format::Json => dotenv::render_json(&vars),
-        Format::Yaml => dotenv::render_yaml(&vars),
+        Format::Json => formats::render_json(&vars),
+        Format::Yaml => formats::render_yaml(&vars),
     });
     drop(Zeroizing::new(
         vars.into_iter()
@@ -283,7 +283,7 @@ async fn import_environment(
     let text = std::str::from_utf8(&upload.data)
         .map_err(|_| ApiError::bad_request("The file is not UTF-8 text."))?;
     let format = upload.format.unwrap_or_else(|| Format::sniff(text));
-    let parsed = dotenv::parse(text, format).map_err(|r| match r {
+    let parsed = formats::parse(text, format).map_err(|r| match r {
         Refusal::TooLarge => too_large(),
         Refusal::Invalid(m) => ApiError::bad_request(m),
     })?;

@@ -1,0 +1,34 @@
+//! `SecretValue`, the type a variable's plaintext travels in through the domain: from a request
+//! body (`input.rs`) to sealing, and from `DataKey::open` to a view. Kept in its own file so the
+//! one type whose `Debug` and drop matter most is easy to find and to audit.
+
+use serde::Serialize;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A plaintext secret: zeroized on drop, redacted in `Debug`, written out only by `Serialize`
+/// (the one place a value is meant to leave: the response body of an authorized read).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(Zeroizing<String>);
+
+impl SecretValue {
+    pub fn new(s: String) -> Self {
+        SecretValue(Zeroizing::new(s))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+impl Serialize for SecretValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}

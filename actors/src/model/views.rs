@@ -1,0 +1,201 @@
+//! What the actors answer with, shaped as the API document shows them: serde `Serialize` only,
+//! never stored, so fields can change with the API. Views resolve the names that records only
+//! refer to by id, and carry times as RFC 3339 text. A value appears only as a `SecretValue`, and
+//! only in a view built for a caller allowed to read it.
+
+use super::{
+    AuditEntry, AuditId, EnvId, EnvironmentType, Membership, OrgId, ProjectId, Role, SecretValue,
+    ServiceAccess, ServiceTokenId, Ts, User, UserId, VarId,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub date_joined: String,
+    pub last_login: Option<String>,
+    pub is_active: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            full_name: u.full_name(),
+        }
+    }
+}
+
+impl From<&User> for ProfileView {
+    fn from(u: &User) -> Self {
+        ProfileView {
+            user: u.into(),
+            date_joined: u.date_joined.rfc3339(),
+            last_login: u.last_login.map(Ts::rfc3339),
+            is_active: u.is_active,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgView {
+    pub id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub member_count: u64,
+    pub project_count: u64,
+    pub user_role: Role,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView {
+    pub id: ProjectId,
+    pub name: String,
+    pub description: String,
+    pub organization: OrgId,
+    pub organization_name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by_name: String,
+    pub environment_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentView {
+    pub id: EnvId,
+    pub name: String,
+    pub project: ProjectId,
+    pub project_name: String,
+    pub environment_type: EnvironmentType,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by_name: String,
+    pub variable_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariableView {
+    pub id: VarId,
+    pub key: String,
+    /// `None` (JSON null) for callers who may not read values.
+    pub decrypted_value: Option<SecretValue>,
+    pub environment: EnvId,
+    pub environment_name: String,
+    pub version: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub joined_at: String,
+    pub last_login: Option<String>,
+}
+
+impl MemberView {
+    pub fn new(u: &User, m: &Membership) -> Self {
+        MemberView {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            full_name: u.full_name(),
+            role: m.role,
+            joined_at: m.joined_at.rfc3339(),
+            last_login: u.last_login.map(Ts::rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    pub id: AuditId,
+    pub user_name: String,
+    pub user_email: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<u64>,
+    pub details: BTreeMap<String, String>,
+    pub ip_address: Option<String>,
+    pub timestamp: String,
+}
+
+impl From<AuditEntry> for AuditView {
+    fn from(a: AuditEntry) -> Self {
+        AuditView {
+            id: a.id,
+            user_name: a.user_name,
+            user_email: a.user_email,
+            action: a.action,
+            target_type: a.target_type,
+            target_id: a.target_id,
+            details: a.details,
+            ip_address: a.ip_address,
+            timestamp: a.timestamp.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceTokenView {
+    pub id: ServiceTokenId,
+    pub name: String,
+    pub access: ServiceAccess,
+    pub environment: EnvId,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used: Option<String>,
+    pub created_by_name: String,
+    /// Only in the answer to the creation, the one time the token is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    pub version: u32,
+    pub created_at: String,
+    pub created_by_name: String,
+    pub decrypted_value: Option<SecretValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvRef {
+    pub id: EnvId,
+    pub name: String,
+}
+
+/// Two environments of a project compared by key: no values, only where each key stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareView {
+    pub source: EnvRef,
+    pub target: EnvRef,
+    pub only_in_source: Vec<String>,
+    pub only_in_target: Vec<String>,
+    pub different: Vec<String>,
+    pub same: Vec<String>,
+}

@@ -5,6 +5,8 @@
 //!
 //! Blob layout: `[FORMAT][key version: u32 BE][nonce: 24][ciphertext + tag: 16]`.
 //! Key material zeroizes on drop and never prints: `Debug` is redacted on every type here.
+//! `write_private` is here too: the one way a secret reaches a file (the master key file, and the
+//! client's token and exports), created owner-only from the first byte.
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::SecretValue;
@@ -164,7 +166,7 @@ impl MasterKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = MasterKey::generate().map_err(|e| e.to_string())?;
                 let hex = Zeroizing::new(hex::encode(&key.0[..]));
-                write_private(path, hex.as_bytes())
+                write_private(path, hex.as_bytes(), IfExists::Fail)
                     .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 Ok((key, true))
             }
@@ -173,17 +175,40 @@ impl MasterKey {
     }
 }
 
-/// Create `path` with mode 0600 (never readable by others, not even for a moment) and sync it.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// What `write_private` does when the file is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Fail with `AlreadyExists`: a master key file is never overwritten, not even by a second
+    /// server racing this one to create it.
+    Fail,
+    /// Truncate and rewrite it (the client's config file, an export), narrowing its mode first.
+    Replace,
+}
+
+/// Write `bytes` to `path` readable by its owner only (0600 on Unix), and sync it. A new file is
+/// created with that mode, so it is never readable by others, not even for a moment. Lives here,
+/// public, because the server's key file and the client's token and export files need the same
+/// care and should get it from one place.
+pub fn write_private(path: &Path, bytes: &[u8], if_exists: IfExists) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.write(true);
+    match if_exists {
+        IfExists::Fail => opts.create_new(true),
+        IfExists::Replace => opts.create(true).truncate(true),
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    if if_exists == IfExists::Replace {
+        use std::os::unix::fs::PermissionsExt;
+        // An existing file keeps its mode on open: narrow it before writing.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(bytes)?;
     f.sync_all()
 }

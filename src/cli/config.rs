@@ -3,6 +3,7 @@
 //! taking precedence (CI sets a service token that way).
 
 use crate::cli::CliError;
+use keynest_actors::crypto::{write_private, IfExists};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -46,7 +47,8 @@ pub fn save(config: &ClientConfig) -> Result<PathBuf, CliError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::usage(format!("cannot create {}: {e}", dir.display())))?;
     }
-    crate::cli::write_private(&path, text.as_bytes())?;
+    write_private(&path, text.as_bytes(), IfExists::Replace)
+        .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 

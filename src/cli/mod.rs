@@ -9,11 +9,12 @@ mod run;
 
 use clap::{Args, Subcommand};
 use client::Client;
+use keynest_actors::crypto::{write_private, IfExists};
 use keynest_actors::formats::Format;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug)]
 pub struct CliError {
@@ -42,29 +43,6 @@ impl CliError {
     }
     pub fn network(m: impl Into<String>) -> Self {
         Self::new(5, m)
-    }
-}
-
-/// Create `path` readable by its owner only (0600), replacing what was there.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::usage(format!("cannot write {}: {e}", path.display()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        opts.mode(0o600);
-        let mut f = opts.open(path).map_err(fail)?;
-        // An existing file keeps its mode on open: narrow it before writing.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-        f.write_all(bytes).map_err(fail)
-    }
-    #[cfg(not(unix))]
-    {
-        opts.open(path)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(fail)
     }
 }
 
@@ -525,7 +503,9 @@ fn env(cmd: EnvCommand) -> Result<i32, CliError> {
             })?);
             match output {
                 Some(file) => {
-                    write_private(&file, text.as_bytes())?;
+                    write_private(&file, text.as_bytes(), IfExists::Replace).map_err(|e| {
+                        CliError::usage(format!("cannot write {}: {e}", file.display()))
+                    })?;
                     eprintln!("wrote {}", file.display());
                 }
                 None => {

@@ -61,7 +61,7 @@ impl Client {
             (m, _) => return Err(CliError::usage(format!("unsupported method {m}"))),
         };
         let mut resp =
-            result.map_err(|e| CliError::network(format!("cannot reach {}: {e}", self.base)))?;
+            result.map_err(|e| CliError::server(format!("cannot reach {}: {e}", self.base)))?;
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()
@@ -69,7 +69,7 @@ impl Client {
             .limit(MAX_BODY)
             .read_to_string()
             .map_err(|e| {
-                CliError::network(format!("reading the answer from {} failed: {e}", self.base))
+                CliError::server(format!("reading the answer from {} failed: {e}", self.base))
             })?;
         if status < 300 {
             return Ok(text);
@@ -85,8 +85,8 @@ impl Client {
             )),
             403 => CliError::auth(format!("permission denied: {details}")),
             404 => CliError::not_found(format!("{what} not found")),
-            429 => CliError::network(format!("rate limited: {details}")),
-            s if s >= 500 => CliError::network(format!("the server failed ({s}): {details}")),
+            429 => CliError::server(format!("rate limited: {details}")),
+            s if s >= 500 => CliError::server(format!("the server failed ({s}): {details}")),
             _ => CliError::refused(details),
         })
     }
@@ -103,7 +103,7 @@ impl Client {
             return Ok(Value::Null);
         }
         serde_json::from_str(&text).map_err(|e| {
-            CliError::network(format!("the server sent something that is not JSON: {e}"))
+            CliError::server(format!("the server sent something that is not JSON: {e}"))
         })
     }
 

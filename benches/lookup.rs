@@ -6,95 +6,59 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::future::join_all;
 use keynest::http::ratelimit::{Key, Limiter, RateSettings};
-use keynest_actors::accounts::{hash_password, Register};
+use keynest::seed::Seeder;
+use keynest_actors::accounts::hash_password;
 use keynest_actors::crypto::MasterKey;
-use keynest_actors::input::{NewEnvironment, NewProject, NewUser, NewVariable};
-use keynest_actors::model::{Caller, EnvId, ProjectId, VarId};
-use keynest_actors::org::{CreateEnvironment, CreateProject, CreateVariable, GetEnvironment};
+use keynest_actors::model::{EnvId, ProjectId, VarId};
+use keynest_actors::org::GetEnvironment;
 use keynest_actors::page::PageRequest;
 use keynest_actors::Keynest;
-use serde_json::{json, Map, Value};
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Duration;
 
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().expect("object")
-}
-
+/// A user with one project and one environment holding 20 variables; `var` is the last of them.
 struct Seeded {
-    kn: Keynest,
-    token: String,
-    caller: Caller,
+    seeder: Seeder,
     project: ProjectId,
     env: EnvId,
     var: VarId,
 }
 
-async fn create_env(s: &Seeded, name: &str) -> EnvId {
-    let input =
-        NewEnvironment::parse(&obj(json!({"name": name, "project": s.project.0}))).expect("e");
-    s.kn.ask(CreateEnvironment {
-        caller: s.caller.clone(),
-        input,
-    })
-    .await
-    .expect("env")
-    .id
-}
-
-async fn create_var(kn: &Keynest, caller: &Caller, env: EnvId, key: &str) -> VarId {
-    let body =
-        json!({"key": key, "value": "postgresql://user:pass@host:5432/db", "environment": env.0});
-    let input = NewVariable::parse(&obj(body)).expect("var");
-    kn.ask(CreateVariable {
-        caller: caller.clone(),
-        input,
-    })
-    .await
-    .expect("create")
-    .id
+async fn create_var(s: &Seeder, env: EnvId, key: &str) -> VarId {
+    s.variable(env, key, "postgresql://user:pass@host:5432/db")
+        .await
+        .expect("create")
 }
 
 async fn seed(dir: &std::path::Path) -> Seeded {
     let kn = Keynest::open(dir, &MasterKey::generate().expect("key"), 2).expect("open");
-    let input = NewUser::parse(&obj(json!({"username": "bench", "email": "b@example.com",
-        "password": "benchmark pw", "confirm_password": "benchmark pw"})))
-    .expect("user");
-    let s = kn
-        .account(Register { input, ip: None })
+    let seeder = Seeder::register(kn, "bench", "b@example.com", "benchmark pw")
         .await
         .expect("register");
-    let caller = Caller::user(s.user.id, None);
-    let org = s.organization.expect("org").id;
-    let input = NewProject::parse(&obj(json!({"name": "p", "organization": org.0}))).expect("p");
-    let project = kn
-        .ask(CreateProject {
-            caller: caller.clone(),
-            input,
-        })
-        .await
-        .expect("project")
-        .id;
-    let mut seeded = Seeded {
-        kn,
-        token: s.token.to_string(),
-        caller,
-        project,
-        env: EnvId(0),
-        var: VarId(0),
-    };
-    seeded.env = create_env(&seeded, "e").await;
+    let project = seeder.project(seeder.org, "p").await.expect("project");
+    let env = seeder.environment(project, "e").await.expect("env");
+    let mut var = VarId(0);
     for i in 0..20 {
-        seeded.var = create_var(&seeded.kn, &seeded.caller, seeded.env, &format!("KEY_{i}")).await;
+        var = create_var(&seeder, env, &format!("KEY_{i}")).await;
     }
-    seeded
+    Seeded {
+        seeder,
+        project,
+        env,
+        var,
+    }
 }
 
 fn lookup(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tmp");
     let sys = actix_rt::System::new();
-    let s = sys.block_on(seed(dir.path()));
+    let Seeded {
+        seeder: s,
+        project,
+        env,
+        var,
+    } = sys.block_on(seed(dir.path()));
     c.bench_function("token_auth", |b| {
         b.iter(|| {
             s.kn.tokens()
@@ -125,13 +89,13 @@ fn lookup(c: &mut Criterion) {
         b.iter(|| {
             let msg = GetEnvironment {
                 caller: s.caller.clone(),
-                id: s.env,
+                id: env,
             };
             sys.block_on(s.kn.ask(msg)).expect("get")
         })
     });
     c.bench_function("get_variable", |b| {
-        b.iter(|| s.kn.get_variable(&s.caller, black_box(s.var)).expect("get"))
+        b.iter(|| s.kn.get_variable(&s.caller, black_box(var)).expect("get"))
     });
     let mut group = c.benchmark_group("list_20_variables");
     group.measurement_time(Duration::from_secs(3));
@@ -139,7 +103,9 @@ fn lookup(c: &mut Criterion) {
     for target in [1usize, 100, 10_000] {
         sys.block_on(async {
             while envs < target {
-                create_env(&s, &format!("filler-{envs}")).await;
+                s.environment(project, &format!("filler-{envs}"))
+                    .await
+                    .expect("env");
                 envs += 1;
             }
         });
@@ -148,7 +114,7 @@ fn lookup(c: &mut Criterion) {
             &target,
             |b, _| {
                 b.iter(|| {
-                    s.kn.list_variables(&s.caller, black_box(s.env), PageRequest::default())
+                    s.kn.list_variables(&s.caller, black_box(env), PageRequest::default())
                         .expect("list")
                 })
             },
@@ -160,7 +126,7 @@ fn lookup(c: &mut Criterion) {
 fn writes(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tmp");
     let sys = actix_rt::System::new();
-    let s = sys.block_on(seed(dir.path()));
+    let Seeded { seeder: s, env, .. } = sys.block_on(seed(dir.path()));
     let mut n = 0u64;
     let mut group = c.benchmark_group("create_variable_durable");
     group.measurement_time(Duration::from_secs(5));
@@ -168,7 +134,7 @@ fn writes(c: &mut Criterion) {
     group.bench_function("one_writer", |b| {
         b.iter(|| {
             n += 1;
-            sys.block_on(create_var(&s.kn, &s.caller, s.env, &format!("W{n}")))
+            sys.block_on(create_var(&s, env, &format!("W{n}")))
         })
     });
     group.throughput(Throughput::Elements(64));
@@ -176,10 +142,9 @@ fn writes(c: &mut Criterion) {
         b.iter(|| {
             let base = n;
             n += 64;
-            let kn = &s.kn;
-            let caller = &s.caller;
+            let s = &s;
             sys.block_on(join_all((0..64).map(|i| async move {
-                create_var(kn, caller, s.env, &format!("C{}", base + i)).await
+                create_var(s, env, &format!("C{}", base + i)).await
             })))
         })
     });

@@ -4,18 +4,12 @@
 //! Usage: cargo run --release --example seed -- DATA_DIR [ORGS=1000] [ENVS=10] [VARS=100]
 //! The master key is written to DATA_DIR/master.key, as the server would.
 
-use keynest_actors::accounts::Register;
+use keynest::seed::Seeder;
 use keynest_actors::crypto::MasterKey;
-use keynest_actors::input::{NewEnvironment, NewOrg, NewProject, NewUser, VariableKey};
-use keynest_actors::model::{Caller, SecretValue};
-use keynest_actors::org::{CreateEnvironment, CreateProject, ImportVariables};
+use keynest_actors::input::VariableKey;
+use keynest_actors::model::SecretValue;
 use keynest_actors::Keynest;
-use serde_json::{json, Map, Value};
 use std::time::Instant;
-
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().expect("object")
-}
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -35,50 +29,22 @@ async fn main() {
     std::fs::create_dir_all(&dir).expect("data dir");
     let (master, _) = MasterKey::load_or_create(&dir.join("master.key")).expect("master key");
     let kn = Keynest::open(&dir, &master, 2).expect("open");
-    let input = NewUser::parse(&obj(
-        json!({"username": "seed", "email": "seed@example.com",
-        "password": "seed password", "confirm_password": "seed password"}),
-    ))
-    .expect("user");
-    let session = kn
-        .account(Register { input, ip: None })
+    let s = Seeder::register(kn, "seed", "seed@example.com", "seed password")
         .await
         .expect("register");
-    println!("token {}", session.token.as_str());
-    let caller = Caller::user(session.user.id, None);
+    println!("token {}", s.token.as_str());
     let started = Instant::now();
     for o in 0..orgs {
-        let org = kn
-            .create_org(
-                caller.clone(),
-                NewOrg::parse(&obj(json!({"name": format!("org {o}")}))).expect("org"),
-            )
+        let org = s
+            .organization(&format!("org {o}"))
             .await
-            .expect("create org")
-            .id;
-        let input =
-            NewProject::parse(&obj(json!({"name": "app", "organization": org.0}))).expect("p");
-        let project = kn
-            .ask(CreateProject {
-                caller: caller.clone(),
-                input,
-            })
-            .await
-            .expect("project")
-            .id;
+            .expect("create org");
+        let project = s.project(org, "app").await.expect("project");
         for e in 0..envs {
-            let input = NewEnvironment::parse(&obj(
-                json!({"name": format!("env {e}"), "project": project.0}),
-            ))
-            .expect("e");
-            let env = kn
-                .ask(CreateEnvironment {
-                    caller: caller.clone(),
-                    input,
-                })
+            let env = s
+                .environment(project, &format!("env {e}"))
                 .await
-                .expect("env")
-                .id;
+                .expect("env");
             let entries = (0..vars)
                 .map(|v| {
                     let key = VariableKey::parse(&format!("VAR_{v:03}")).expect("key");
@@ -90,14 +56,7 @@ async fn main() {
                     )
                 })
                 .collect();
-            let msg = ImportVariables {
-                caller: caller.clone(),
-                env,
-                entries,
-                failed: 0,
-                overwrite: true,
-            };
-            kn.ask(msg).await.expect("import");
+            s.import(env, entries).await.expect("import");
         }
         if (o + 1) % 100 == 0 {
             println!(
@@ -107,7 +66,7 @@ async fn main() {
             );
         }
     }
-    kn.flush().expect("flush");
+    s.kn.flush().expect("flush");
     println!(
         "seeded {} variables in {:.1} s",
         orgs * envs * vars,

@@ -1,5 +1,5 @@
 //! The `keynest` binary's library: settings, the HTTP face, and start-up. The domain lives in the
-//! `keynest-actors` crate.
+//! `keynest-actors` crate. `seed` (hidden) fills a store for the benches and the seed example.
 #![forbid(unsafe_code)]
 
 // mimalloc: the listing path makes many small allocations, and glibc's malloc/free were ~20% of
@@ -11,4 +11,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod cli;
 pub mod config;
 pub mod http;
+#[doc(hidden)]
+pub mod seed;
 pub mod server;

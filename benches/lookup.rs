@@ -72,6 +72,7 @@ fn lookup(c: &mut Criterion) {
         anon: "100/hour".parse().expect("rate"),
         burst: "1000000000/minute".parse().expect("rate"),
         auth: "5/minute".parse().expect("rate"),
+        login_account: "10/hour".parse().expect("rate"),
     });
     let ip: Option<IpAddr> = Some([10, 0, 0, 1].into());
     c.bench_function("rate_limit_check", |b| {
@@ -79,7 +80,6 @@ fn lookup(c: &mut Criterion) {
             limiter.check(
                 black_box(Some(Key::User(7))),
                 ip,
-                false,
                 keynest::http::ratelimit::now_micros(),
             )
         })

@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Register and login attempts per client address.
     #[arg(long, env = "KEYNEST_RATE_AUTH", default_value = "5/minute")]
     pub rate_auth: Rate,
+    /// Failed logins per target account, from any address.
+    #[arg(long, env = "KEYNEST_RATE_LOGIN_ACCOUNT", default_value = "10/hour")]
+    pub rate_login_account: Rate,
     /// `off` switches every rate limit off (for benchmarks).
     #[arg(long, env = "KEYNEST_RATE_LIMIT", default_value = "on", value_parser = ["on", "off"])]
     pub rate_limit: String,
@@ -55,6 +58,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_RATE_ANON",
     "KEYNEST_RATE_BURST",
     "KEYNEST_RATE_AUTH",
+    "KEYNEST_RATE_LOGIN_ACCOUNT",
     "KEYNEST_RATE_LIMIT",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
@@ -77,6 +81,7 @@ impl ServeArgs {
             anon: self.rate_anon,
             burst: self.rate_burst,
             auth: self.rate_auth,
+            login_account: self.rate_login_account,
         })
     }
 

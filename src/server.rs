@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, NormalizePath, TrailingSlash};
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer, ResponseError};
 use keynest_actors::Keynest;
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,7 +57,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                     match call {
                         Ok(fut) => {
                             let mut res = fut.await?;
-                            if let Some(d) = decision {
+                            // A limit the handler checked (login) speaks for the response.
+                            let own = res
+                                .request()
+                                .extensions()
+                                .get::<ratelimit::HandlerDecision>()
+                                .map(|h| h.0);
+                            if let Some(d) = own.or(decision) {
                                 d.write_headers(res.headers_mut());
                             }
                             Ok(res.map_into_left_body())

@@ -119,38 +119,109 @@ impl FromRequest for AnyCaller {
     }
 }
 
+/// An address as one caller: an IPv4 address that arrives IPv4-mapped in IPv6 (a dual-stack
+/// `[::]` bind) is that IPv4 address.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case the
-/// right-most `X-Forwarded-For` hop that is not itself a trusted proxy. A client that is not a
-/// trusted proxy cannot choose its address by sending the header.
+/// `X-Forwarded-For` hops are walked from the right, past trusted proxies, to the first one that
+/// is not. A hop that does not parse ends the walk at the last address known good (what lies
+/// left of it was written by someone we cannot vouch for), so a client that is not a trusted
+/// proxy cannot choose its address by sending the header.
 pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<String> {
-    let peer = req.peer_addr()?.ip();
-    if !trusted.contains(&peer) {
+    let trusted = |ip: &IpAddr| trusted.iter().any(|t| canonical(*t) == *ip);
+    let peer = canonical(req.peer_addr()?.ip());
+    if !trusted(&peer) {
         return Some(peer.to_string());
     }
-    let forwarded = req
+    let hops: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter_map(|hop| hop.parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .copied();
-    Some(client.unwrap_or(peer).to_string())
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>().map(canonical) {
+            Ok(ip) if trusted(&ip) => client = ip,
+            Ok(ip) => return Some(ip.to_string()),
+            Err(_) => break,
+        }
+    }
+    Some(client.to_string())
 }
 
-/// The client address of a request that needs no token (register, login).
-pub struct ClientIp(pub Option<String>);
+/// A register or login attempt: counted against its client address's limit before anything
+/// else is read. Taken by those handlers, so the limit follows the route, however the path was
+/// spelled.
+pub struct AuthAttempt {
+    pub ip: Option<String>,
+}
 
-impl FromRequest for ClientIp {
+impl FromRequest for AuthAttempt {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(state(req).map(|s| ClientIp(client_ip(req, &s.trusted_proxies))))
+        ready(state(req).and_then(|s| {
+            let ip = client_ip(req, &s.trusted_proxies);
+            let addr = ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok());
+            if let (Some(limiter), Some(addr)) = (&s.limiter, addr) {
+                let d = limiter.check_auth(addr, crate::http::ratelimit::now_micros());
+                crate::http::ratelimit::enforce(req, d)?;
+            }
+            Ok(AuthAttempt { ip })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn from(peer: &str, forwarded: &str) -> HttpRequest {
+        TestRequest::default()
+            .peer_addr(peer.parse().expect("socket address"))
+            .insert_header(("x-forwarded-for", forwarded))
+            .to_http_request()
+    }
+
+    #[test]
+    fn a_dual_stack_peer_is_matched_against_its_ipv4_proxy() {
+        let trusted = ["127.0.0.1".parse().expect("ip")];
+        let req = from("[::ffff:127.0.0.1]:4000", "203.0.113.5");
+        assert_eq!(client_ip(&req, &trusted).as_deref(), Some("203.0.113.5"));
+        let req = from("[::ffff:10.1.1.1]:4000", "203.0.113.5");
+        assert_eq!(
+            client_ip(&req, &trusted).as_deref(),
+            Some("10.1.1.1"),
+            "an untrusted peer is itself, in its IPv4 form"
+        );
+    }
+
+    #[test]
+    fn forwarded_hops_are_walked_from_the_right_and_stop_at_garbage() {
+        let trusted = [
+            "127.0.0.1".parse().expect("ip"),
+            "10.0.0.2".parse().expect("ip"),
+        ];
+        let cases = [
+            ("198.51.100.1, 10.0.0.2", "198.51.100.1"),
+            ("6.6.6.6, 198.51.100.1", "198.51.100.1"),
+            ("6.6.6.6, garbage", "127.0.0.1"),
+            ("6.6.6.6, garbage, 10.0.0.2", "10.0.0.2"),
+            ("::ffff:198.51.100.3", "198.51.100.3"),
+        ];
+        for (hops, want) in cases {
+            let req = from("127.0.0.1:4000", hops);
+            assert_eq!(client_ip(&req, &trusted).as_deref(), Some(want), "{hops}");
+        }
     }
 }

@@ -1,6 +1,14 @@
 //! Rate limits, as the API document sets them: authenticated callers 1000/hour per user,
 //! unauthenticated 100/hour per client address, a burst limit of 50/minute per caller, and
-//! register/login 5/minute per client address whatever token the request carries.
+//! register/login 5/minute per client address whatever token the request carries; beyond the
+//! document, failed logins per target account (so that many addresses cannot guess one
+//! account's password).
+//!
+//! The general limits are checked before routing (every request pays them); the register/login
+//! limits are checked by the handlers of those routes (`AuthAttempt`, `check_login_target`), so
+//! they apply to the route that runs however its path is spelled (`/api/auth/%6cogin/`). A client
+//! address is an IPv4 address or an IPv6 /64 (one subscriber's allocation), so rotating through
+//! one's own /64 does not make new callers.
 //!
 //! Each limit is a GCRA (a token bucket kept as one timestamp per caller: the "theoretical
 //! arrival time"), so a check is one DashMap entry update, and an entry can be dropped as soon as
@@ -43,7 +51,35 @@ impl FromStr for Rate {
 pub enum Key {
     User(u64),
     Service(u64),
+    /// A client address, as `Key::addr` canonicalizes it.
     Addr(IpAddr),
+    /// The account a login names (a hash of the lower-cased email).
+    Account(u64),
+    /// Every caller that arrives while the table is full: limited together, not let through.
+    Overflow,
+}
+
+impl Key {
+    /// IPv4 as is (also when it arrives IPv4-mapped in IPv6), IPv6 cut to its /64.
+    pub fn addr(ip: IpAddr) -> Key {
+        match crate::http::auth::canonical(ip) {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                Key::Addr(IpAddr::V6(bits.into()))
+            }
+            v4 => Key::Addr(v4),
+        }
+    }
+
+    pub fn account(email: &str) -> Key {
+        use std::hash::BuildHasher;
+        // A keyed hash per process: the table never holds emails, and nobody can aim
+        // collisions at it.
+        static SEED: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
+        let seed = SEED.get_or_init(Default::default);
+        Key::Account(seed.hash_one(email.trim().to_lowercase()))
+    }
 }
 
 /// The outcome of a check, and what the `X-RateLimit-*` headers say.
@@ -61,6 +97,8 @@ pub struct Decision {
 const MAX_ENTRIES: usize = 1_000_000;
 
 struct Gcra {
+    /// Callers tracked before new ones share the `Overflow` bucket.
+    max_entries: usize,
     limit: u32,
     /// Microseconds between two requests at the sustained rate.
     interval: u64,
@@ -75,8 +113,13 @@ fn ceil_secs(micros: u64) -> u64 {
 
 impl Gcra {
     fn new(rate: Rate) -> Gcra {
+        Self::with_capacity(rate, MAX_ENTRIES)
+    }
+
+    fn with_capacity(rate: Rate, max_entries: usize) -> Gcra {
         let interval = (rate.period_secs * 1_000_000 / u64::from(rate.limit)).max(1);
         Gcra {
+            max_entries,
             limit: rate.limit,
             interval,
             tolerance: interval * u64::from(rate.limit - 1),
@@ -84,22 +127,9 @@ impl Gcra {
         }
     }
 
+    /// Count one request of `key` and say whether it is allowed.
     fn check(&self, key: Key, now: u64) -> Decision {
-        if self.tat.len() >= MAX_ENTRIES && !self.tat.contains_key(&key) {
-            self.sweep(now);
-            if self.tat.len() >= MAX_ENTRIES {
-                log::warn!(
-                    "rate limit table full ({MAX_ENTRIES} callers); not tracking new callers"
-                );
-                return Decision {
-                    allowed: true,
-                    limit: self.limit,
-                    remaining: self.limit,
-                    reset: now / 1_000_000,
-                    retry_after: 0,
-                };
-            }
-        }
+        let key = self.tracked_key(key, now);
         let mut entry = self.tat.entry(key).or_insert(now);
         let tat = (*entry).max(now);
         if tat - now > self.tolerance {
@@ -124,6 +154,30 @@ impl Gcra {
         }
     }
 
+    /// Would a request of `key` be allowed now? Counts nothing.
+    fn peek(&self, key: Key, now: u64) -> bool {
+        let key = self.tracked_key(key, now);
+        self.tat
+            .get(&key)
+            .is_none_or(|tat| tat.saturating_sub(now) <= self.tolerance)
+    }
+
+    /// `key`, or `Overflow` when the table is full of other callers even after a sweep: a full
+    /// table still limits (all newcomers together), it never lets them through unlimited.
+    fn tracked_key(&self, key: Key, now: u64) -> Key {
+        if self.tat.len() >= self.max_entries && !self.tat.contains_key(&key) {
+            self.sweep(now);
+            if self.tat.len() >= self.max_entries {
+                log::warn!(
+                    "rate limit table full ({} callers); new callers share one allowance",
+                    self.max_entries
+                );
+                return Key::Overflow;
+            }
+        }
+        key
+    }
+
     /// Forget callers whose allowance is whole again: they would start afresh anyway.
     fn sweep(&self, now: u64) {
         self.tat.retain(|_, tat| *tat > now);
@@ -136,6 +190,8 @@ pub struct RateSettings {
     pub anon: Rate,
     pub burst: Rate,
     pub auth: Rate,
+    /// Failed logins per target account.
+    pub login_account: Rate,
 }
 
 pub struct Limiter {
@@ -143,6 +199,7 @@ pub struct Limiter {
     anon: Gcra,
     burst: Gcra,
     auth: Gcra,
+    login_account: Gcra,
 }
 
 pub fn now_micros() -> u64 {
@@ -158,27 +215,19 @@ impl Limiter {
             anon: Gcra::new(s.anon),
             burst: Gcra::new(s.burst),
             auth: Gcra::new(s.auth),
+            login_account: Gcra::new(s.login_account),
         }
     }
 
-    /// Check every limit that applies; the answer is the first refusal, else the hourly limit
+    /// Check the general limits; the answer is the first refusal, else the hourly limit
     /// (the one the documented headers describe). `user` is the authenticated caller, if any;
     /// `addr` the client address.
-    pub fn check(
-        &self,
-        user: Option<Key>,
-        addr: Option<IpAddr>,
-        auth_endpoint: bool,
-        now: u64,
-    ) -> Decision {
-        let addr_key = addr.map(Key::Addr);
+    pub fn check(&self, user: Option<Key>, addr: Option<IpAddr>, now: u64) -> Decision {
+        let addr_key = addr.map(Key::addr);
         let caller = user.or(addr_key);
-        let mut checks: [Option<(&Gcra, Key)>; 3] = [None, None, None];
-        if auth_endpoint {
-            checks[0] = addr_key.map(|k| (&self.auth, k));
-        }
-        checks[1] = caller.map(|k| (&self.burst, k));
-        checks[2] = match user {
+        let mut checks: [Option<(&Gcra, Key)>; 2] = [None, None];
+        checks[0] = caller.map(|k| (&self.burst, k));
+        checks[1] = match user {
             Some(k) => Some((&self.user, k)),
             None => addr_key.map(|k| (&self.anon, k)),
         };
@@ -198,18 +247,40 @@ impl Limiter {
         last
     }
 
+    /// A register or login attempt from `addr`.
+    pub fn check_auth(&self, addr: IpAddr, now: u64) -> Decision {
+        self.auth.check(Key::addr(addr), now)
+    }
+
+    /// May someone try to log in to `account` now? Only failures are counted
+    /// (`login_failed`), so an account's owner is not locked out by their own successes.
+    pub fn login_allowed(&self, account: Key, now: u64) -> bool {
+        self.login_account.peek(account, now)
+    }
+
+    pub fn login_failed(&self, account: Key, now: u64) {
+        self.login_account.check(account, now);
+    }
+
+    fn tables(&self) -> [&Gcra; 5] {
+        [
+            &self.user,
+            &self.anon,
+            &self.burst,
+            &self.auth,
+            &self.login_account,
+        ]
+    }
+
     pub fn sweep(&self) {
         let now = now_micros();
-        for g in [&self.user, &self.anon, &self.burst, &self.auth] {
+        for g in self.tables() {
             g.sweep(now);
         }
     }
 
     pub fn tracked(&self) -> usize {
-        [&self.user, &self.anon, &self.burst, &self.auth]
-            .iter()
-            .map(|g| g.tat.len())
-            .sum()
+        self.tables().iter().map(|g| g.tat.len()).sum()
     }
 }
 
@@ -258,9 +329,23 @@ pub fn decide(req: &actix_web::HttpRequest) -> Option<Decision> {
             Some(grant) => Key::Service(grant.token.0),
             None => Key::User(caller.user.0),
         });
-    let auth_endpoint =
-        path.starts_with("/api/auth/login") || path.starts_with("/api/auth/register");
-    Some(limiter.check(user, addr, auth_endpoint, now_micros()))
+    Some(limiter.check(user, addr, now_micros()))
+}
+
+/// A limit decided by a handler (register/login), kept in the request so that its
+/// `X-RateLimit-*` headers are the ones the response carries.
+#[derive(Clone, Copy)]
+pub struct HandlerDecision(pub Decision);
+
+/// Keep `d` for the response's headers; its 429 when it refuses.
+pub fn enforce(req: &actix_web::HttpRequest, d: Decision) -> Result<(), ApiError> {
+    use actix_web::HttpMessage;
+    req.extensions_mut().insert(HandlerDecision(d));
+    if d.allowed {
+        Ok(())
+    } else {
+        Err(d.refusal())
+    }
 }
 
 #[cfg(test)]
@@ -331,24 +416,83 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_login_limit_counts_per_address_whatever_the_token() {
-        let l = Limiter::new(RateSettings {
+    fn limiter() -> Limiter {
+        Limiter::new(RateSettings {
             user: "1000/hour".parse().expect("rate"),
             anon: "100/hour".parse().expect("rate"),
             burst: "50/minute".parse().expect("rate"),
             auth: "5/minute".parse().expect("rate"),
-        });
-        let ip = Some(IpAddr::from([10, 0, 0, 1]));
-        for user in 0..5 {
-            assert!(l.check(Some(Key::User(user)), ip, true, 0).allowed);
+            login_account: "3/minute".parse().expect("rate"),
+        })
+    }
+
+    #[test]
+    fn the_login_limit_counts_per_address_and_ipv6_per_64() {
+        let l = limiter();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        for _ in 0..5 {
+            assert!(l.check_auth(ip, 0).allowed);
         }
-        let d = l.check(Some(Key::User(99)), ip, true, 0);
+        let d = l.check_auth(ip, 0);
         assert!(!d.allowed);
         assert_eq!(d.limit, 5);
+        // The same address seen IPv4-mapped is the same caller.
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        assert!(!l.check_auth(mapped, 0).allowed);
         assert!(
-            l.check(Some(Key::User(99)), ip, false, 0).allowed,
+            l.check(None, Some(ip), 0).allowed,
             "other endpoints are not the login limit"
         );
+        for i in 1..=5u16 {
+            let a = IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, i]);
+            assert!(l.check_auth(a, 0).allowed);
+        }
+        let same_64 = IpAddr::from([0x2001, 0xdb8, 0, 7, 0xffff, 1, 2, 3]);
+        assert!(!l.check_auth(same_64, 0).allowed);
+        let next_64 = IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]);
+        assert!(
+            l.check_auth(next_64, 0).allowed,
+            "another /64 is another caller"
+        );
+    }
+
+    #[test]
+    fn failed_logins_are_limited_per_account_and_successes_are_not_counted() {
+        let l = limiter();
+        let a = Key::account("Victim@Example.com ");
+        assert_eq!(a, Key::account("victim@example.com"));
+        for _ in 0..10 {
+            assert!(l.login_allowed(a, 0), "looking does not count");
+        }
+        for _ in 0..3 {
+            l.login_failed(a, 0);
+        }
+        assert!(!l.login_allowed(a, 0));
+        assert!(l.login_allowed(Key::account("other@example.com"), 0));
+        assert!(
+            l.login_allowed(a, 20 * S),
+            "one failure forgotten per interval"
+        );
+    }
+
+    #[test]
+    fn a_full_table_still_limits_newcomers_together() {
+        let g = Gcra::with_capacity(
+            Rate {
+                limit: 2,
+                period_secs: 60,
+            },
+            3,
+        );
+        for i in 0..3u8 {
+            assert!(g.check(Key::Addr(IpAddr::from([10, 0, 0, i])), 0).allowed);
+        }
+        // Table full: the next callers share the overflow bucket of 2.
+        let newcomer = |i: u8| Key::Addr(IpAddr::from([10, 0, 1, i]));
+        assert!(g.check(newcomer(1), 0).allowed);
+        assert!(g.check(newcomer(2), 0).allowed);
+        assert!(!g.check(newcomer(3), 0).allowed, "limited, not let through");
+        // Once the old callers' allowances are whole again they are swept and room returns.
+        assert!(g.check(newcomer(4), 61 * S).allowed);
     }
 }

@@ -119,3 +119,144 @@ fn bad_rate_settings_are_refused_at_start() {
         "{log}"
     );
 }
+
+/// A login from `client` (forwarded by the trusted proxy on 127.0.0.1 when given).
+fn login(s: &TestServer, path: &str, email: &str, password: &str, client: Option<&str>) -> u16 {
+    let body = json!({"email": email, "password": password}).to_string();
+    let headers: Vec<(&str, &str)> = client.map(|c| ("X-Forwarded-For", c)).into_iter().collect();
+    s.send_as(
+        "POST",
+        path,
+        None,
+        "application/json",
+        &headers,
+        body.as_bytes(),
+    )
+    .status
+}
+
+#[test]
+fn the_login_limit_follows_the_route_however_its_path_is_spelled() {
+    let s = TestServer::start_with_env(&limited());
+    // Each spelling reaches the login handler (401, not 404) and counts against the one limit.
+    for path in [
+        "/api/auth/%6cogin/",
+        "/api/auth/login",
+        "//api//auth/login/",
+        "/api/auth/log%69n/",
+        "/api/auth/login/",
+    ] {
+        assert_eq!(
+            login(&s, path, "no@example.com", "wrong password", None),
+            401,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        login(
+            &s,
+            "/api/auth/%6Cogin/",
+            "no@example.com",
+            "wrong password",
+            None
+        ),
+        429
+    );
+}
+
+#[test]
+fn failed_logins_are_limited_per_account_whatever_the_address() {
+    let mut env = limited();
+    env.push(("KEYNEST_TRUSTED_PROXIES", "127.0.0.1"));
+    env.push(("KEYNEST_RATE_LOGIN_ACCOUNT", "3/hour"));
+    let s = TestServer::start_with_env(&env);
+    let body = json!({"username": "victim", "email": "victim@example.com",
+        "password": "correct horse battery", "confirm_password": "correct horse battery"});
+    s.send_as(
+        "POST",
+        "/api/auth/register/",
+        None,
+        "application/json",
+        &[("X-Forwarded-For", "192.0.2.1")],
+        body.to_string().as_bytes(),
+    )
+    .expect(201);
+    let good = "correct horse battery";
+    // A success does not count: the owner can log in as often as they like.
+    for _ in 0..4 {
+        assert_eq!(
+            login(
+                &s,
+                "/api/auth/login/",
+                "victim@example.com",
+                good,
+                Some("192.0.2.2")
+            ),
+            200
+        );
+    }
+    for i in 0..3 {
+        let from = format!("198.51.100.{i}");
+        let email = "Victim@Example.com";
+        assert_eq!(
+            login(&s, "/api/auth/login/", email, "guess", Some(&from)),
+            401
+        );
+    }
+    // A fourth address gains nothing, even with the right password.
+    assert_eq!(
+        login(
+            &s,
+            "/api/auth/login/",
+            "victim@example.com",
+            good,
+            Some("198.51.100.9")
+        ),
+        429
+    );
+    // Positive control: another account from that address is only told the password is wrong.
+    assert_eq!(
+        login(
+            &s,
+            "/api/auth/login/",
+            "else@example.com",
+            "guess",
+            Some("198.51.100.9")
+        ),
+        401
+    );
+}
+
+#[test]
+fn an_ipv6_client_is_one_caller_per_64_and_a_bad_forwarded_hop_chooses_nothing() {
+    let mut env = limited();
+    env.push(("KEYNEST_TRUSTED_PROXIES", "127.0.0.1"));
+    let s = TestServer::start_with_env(&env);
+    let path = "/api/auth/login/";
+    for i in 1..=5 {
+        let from = format!("2001:db8:1:2::{i}");
+        assert_eq!(
+            login(&s, path, "no@example.com", "x", Some(&from)),
+            401,
+            "{from}"
+        );
+    }
+    let same_64 = "2001:db8:1:2:ffff::9";
+    assert_eq!(login(&s, path, "no@example.com", "x", Some(same_64)), 429);
+    let next_64 = "2001:db8:1:3::1";
+    assert_eq!(login(&s, path, "no@example.com", "x", Some(next_64)), 401);
+
+    // An unparseable right-most hop ends the walk at the proxy: the spoofed left hops, all
+    // different, do not make different callers.
+    let s = TestServer::start_with_env(&env);
+    for i in 0..5 {
+        let hops = format!("203.0.113.{i}, not-an-address");
+        assert_eq!(
+            login(&s, path, "no@example.com", "x", Some(&hops)),
+            401,
+            "{hops}"
+        );
+    }
+    let hops = "203.0.113.99, not-an-address";
+    assert_eq!(login(&s, path, "no@example.com", "x", Some(hops)), 429);
+}

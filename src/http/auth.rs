@@ -73,9 +73,8 @@ fn authenticate(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiErr
         return match state.kn.authenticate_service(token)? {
             Ok((grant, creator)) => Ok((
                 Caller {
-                    user: creator,
-                    ip,
                     service: Some(grant),
+                    ..Caller::user(creator, ip)
                 },
                 None,
             )),
@@ -86,7 +85,7 @@ fn authenticate(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiErr
         };
     }
     match state.kn.tokens().authenticate(token)? {
-        Some((user, hash)) => Ok((Caller::user(user, ip), Some(hash))),
+        Some((user, hash)) => Ok((Caller::session(user, ip, hash), Some(hash))),
         None => Err(ApiError::unauthenticated("Invalid token.")),
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod durability;
 mod errors;
 mod helpers;
+mod lost_access;
 mod ratelimit;
 mod resources;
 mod roles;

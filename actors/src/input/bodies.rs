@@ -211,6 +211,9 @@ impl RoleChange {
 
 /// The longest a service token can be made to live.
 pub const MAX_EXPIRY_DAYS: u32 = 3650;
+/// How long a service token lives when the request does not say: a forgotten CI token should
+/// not work forever. `"expires_in_days": "never"` asks for a token without expiry.
+pub const DEFAULT_EXPIRY_DAYS: f64 = 90.0;
 
 /// `{"name", "access", "expires_in_days"?}` for a new service token.
 #[derive(Debug)]
@@ -237,7 +240,8 @@ impl NewServiceToken {
         let max = MAX_EXPIRY_DAYS;
         // Days, possibly fractional (0.5 is twelve hours).
         let expires_in_days = match map.get("expires_in_days") {
-            None | Some(Value::Null) => None,
+            None | Some(Value::Null) => Some(DEFAULT_EXPIRY_DAYS),
+            Some(Value::String(s)) if s == "never" => None,
             Some(Value::Number(n))
                 if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) =>
             {
@@ -246,7 +250,7 @@ impl NewServiceToken {
             Some(_) => {
                 b.errors.add(
                     "expires_in_days",
-                    format!("Must be a number of days above 0 and at most {max}."),
+                    format!("Must be a number of days above 0 and at most {max}, or \"never\"."),
                 );
                 None
             }

@@ -53,6 +53,10 @@ pub struct Caller {
     pub ip: Option<String>,
     /// Set when the request came with a service token: the one environment it may touch.
     pub service: Option<ServiceGrant>,
+    /// The SHA-256 of the login token the request came with, checked again where the change is
+    /// made, so a logout ends requests already in flight too. `None` for callers made without a
+    /// request (seeding, tests).
+    pub session: Option<[u8; 32]>,
 }
 
 impl Caller {
@@ -61,6 +65,15 @@ impl Caller {
             user,
             ip,
             service: None,
+            session: None,
+        }
+    }
+
+    /// A user who came with the login token whose hash is `session`.
+    pub fn session(user: UserId, ip: Option<String>, session: [u8; 32]) -> Caller {
+        Caller {
+            session: Some(session),
+            ..Caller::user(user, ip)
         }
     }
 }

@@ -1,12 +1,16 @@
 //! The role rules, in one place: who may read, change or administer what in an organization.
-//! Viewers read; editors also change projects, environments and variables; admins also manage
-//! members and delete. A service token reaches only the variables of its one environment.
+//! Viewers read; editors also change projects, environments and variables; admins also change
+//! the organization itself, manage members and delete. A service token reaches only the variables
+//! of its one environment, and never more than its creator may do there now: a creator who left
+//! makes it invalid, one demoted to viewer makes it see keys only.
 //! Not being a member looks exactly like the id not existing (`NotFound` naming the record asked
 //! for), so ids reveal nothing to outsiders.
 
 use super::OrgReader;
+use crate::crypto::token_hash_from;
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
+use crate::store::keys;
 
 impl OrgReader {
     /// The caller's role here. `what` names the record asked for, so that an outsider's answer
@@ -17,6 +21,7 @@ impl OrgReader {
                 "A service token can only read and write the variables of its environment.".into(),
             ));
         }
+        self.session_alive(caller)?;
         self.store()
             .membership(self.id(), caller.user)?
             .map(|m| m.role)
@@ -46,6 +51,35 @@ impl OrgReader {
         Ok(())
     }
 
+    /// The caller's login token still exists (not logged out since the request arrived).
+    fn session_alive(&self, caller: &Caller) -> DomainResult<()> {
+        match &caller.session {
+            Some(hash) if !self.store().contains(&keys::token(hash))? => {
+                Err(DomainError::Unauthorized("Invalid token.".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The service token behind `g` is still there and unexpired.
+    fn grant_alive(&self, g: &ServiceGrant) -> DomainResult<()> {
+        let index = self
+            .store()
+            .get_raw(&keys::env_service_token(g.env, g.token))?;
+        let record: Option<ServiceToken> = match index {
+            Some(hash) => self
+                .store()
+                .get(&keys::service_token(&token_hash_from(&hash)?))?,
+            None => None,
+        };
+        match record {
+            Some(t) if t.expires_at.is_none_or(|e| e > Ts::now()) => Ok(()),
+            _ => Err(DomainError::Unauthorized(
+                "This service token has been revoked or has expired.".into(),
+            )),
+        }
+    }
+
     /// Whether `caller` may read (`write` false) or change the variables of `env`, and whether
     /// they see values. Users go by role; a service token by its one environment and access.
     pub(crate) fn env_access(
@@ -61,12 +95,30 @@ impl OrgReader {
                     "This service token is for another environment.".into(),
                 ));
             }
+            // Read at the moment of the change (inside the actor for writes): a token revoked, or
+            // a creator removed or demoted, while the request was in flight takes its power away.
+            self.grant_alive(g)?;
+            let creator = self
+                .store()
+                .membership(self.id(), caller.user)?
+                .map(|m| m.role)
+                .ok_or_else(|| {
+                    DomainError::Unauthorized(
+                        "This service token is no longer valid: its creator left the organization."
+                            .into(),
+                    )
+                })?;
             if write && g.access != ServiceAccess::ReadWrite {
                 return Err(DomainError::Forbidden(
                     "This service token is read-only.".into(),
                 ));
             }
-            return Ok(true);
+            if write && !creator.can_write() {
+                return Err(DomainError::Forbidden(
+                    "This service token's creator is now a viewer: it can no longer write.".into(),
+                ));
+            }
+            return Ok(creator.can_write());
         }
         let role = if write {
             self.writer(caller, what)?

@@ -97,7 +97,7 @@ impl Handler<UpdateOrganization> for OrgActor {
     fn handle(&mut self, msg: UpdateOrganization, _: &mut Self::Context) -> Self::Result {
         let UpdateOrganization { caller, patch, .. } = msg;
         self.write(&caller, |tx| {
-            let role = tx.r.writer(&caller, "organization")?;
+            tx.r.admin(&caller, "organization", "change the organization")?;
             let mut org = tx.r.org()?;
             if let Some(name) = patch.name {
                 org.name = name;
@@ -110,7 +110,7 @@ impl Handler<UpdateOrganization> for OrgActor {
             let ev =
                 tx.r.event("organization_updated", "organization", org.id.0)
                     .detail("name", &org.name);
-            Ok((tx.r.org_view(&org, role)?, ev))
+            Ok((tx.r.org_view(&org, Role::Admin)?, ev))
         })
     }
 }

@@ -18,7 +18,8 @@ cargo build --release -q
 DATA=$(mktemp -d)
 PORT=${PORT:-18787}
 B=http://127.0.0.1:$PORT
-KEYNEST_RATE_LIMIT=off ./target/release/keynest serve --bind 127.0.0.1:$PORT --data-dir "$DATA" 2>"$DATA/server.log" &
+# One address plays many clients here: no rate limits, and no per-address cap on requests in progress.
+KEYNEST_RATE_LIMIT=off KEYNEST_MAX_REQUESTS_PER_CLIENT=100000 ./target/release/keynest serve --bind 127.0.0.1:$PORT --data-dir "$DATA" 2>"$DATA/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do curl -sf $B/health/ >/dev/null && break; sleep 0.1; done

@@ -37,6 +37,15 @@ pub struct ServeArgs {
     /// Failed logins per target account, from any address.
     #[arg(long, env = "KEYNEST_RATE_LOGIN_ACCOUNT", default_value = "10/hour")]
     pub rate_login_account: Rate,
+    /// Seconds a client has to send a request's head once connected.
+    #[arg(long, env = "KEYNEST_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's whole body once its head has arrived.
+    #[arg(long, env = "KEYNEST_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Requests one client address may have in progress at once (each holds a connection).
+    #[arg(long, env = "KEYNEST_MAX_REQUESTS_PER_CLIENT", default_value_t = 64)]
+    pub max_requests_per_client: u32,
     /// `off` switches every rate limit off (for benchmarks).
     #[arg(long, env = "KEYNEST_RATE_LIMIT", default_value = "on", value_parser = ["on", "off"])]
     pub rate_limit: String,
@@ -60,6 +69,9 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_RATE_AUTH",
     "KEYNEST_RATE_LOGIN_ACCOUNT",
     "KEYNEST_RATE_LIMIT",
+    "KEYNEST_HEADER_TIMEOUT",
+    "KEYNEST_BODY_TIMEOUT",
+    "KEYNEST_MAX_REQUESTS_PER_CLIENT",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
 ];

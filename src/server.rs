@@ -4,7 +4,7 @@
 
 use crate::config::{prepare_data_dir, ServeArgs};
 use crate::http::error::{ApiError, ErrorCode};
-use crate::http::{self, ratelimit, AppState};
+use crate::http::{self, guard, ratelimit, AppState};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -36,6 +36,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         log::warn!("rate limiting is off (KEYNEST_RATE_LIMIT=off)");
     }
+    match guard::raise_fd_limit() {
+        Some(n) => log::info!("open-file limit: {n}"),
+        None => log::warn!("could not read the open-file limit"),
+    }
+    let slots = guard::ClientSlots::new(args.max_requests_per_client);
+    let body_timeout = std::time::Duration::from_secs(args.body_timeout.max(1));
     let state = AppState {
         kn: kn.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
@@ -76,6 +82,41 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                     }
                 }
             })
+            .wrap_fn({
+                let slots = slots.clone();
+                move |mut req, srv| {
+                    // Health stays answerable whatever one address does; it reads no body.
+                    let slot = if req.path().starts_with("/health") {
+                        None
+                    } else {
+                        let state = req.app_data::<web::Data<AppState>>().cloned();
+                        let addr = state
+                            .and_then(|s| http::auth::client_ip(req.request(), &s.trusted_proxies))
+                            .and_then(|ip| ip.parse().ok());
+                        match addr.map(|a| slots.take(a)) {
+                            Some(Err(refused)) => {
+                                let mut resp = refused.error_response();
+                                resp.head_mut()
+                                    .set_connection_type(actix_web::http::ConnectionType::Close);
+                                let res = req.into_response(resp).map_into_right_body();
+                                return futures_util::future::Either::Left(
+                                    futures_util::future::ready(Ok(res)),
+                                );
+                            }
+                            Some(Ok(slot)) => Some(slot),
+                            None => None,
+                        }
+                    };
+                    let payload = req.take_payload();
+                    req.set_payload(guard::with_deadline(payload, body_timeout));
+                    let fut = srv.call(req);
+                    futures_util::future::Either::Right(async move {
+                        let res = fut.await;
+                        drop(slot);
+                        res.map(|r| r.map_into_left_body())
+                    })
+                }
+            })
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap_fn(|req, srv| {
                 let start = Instant::now();
@@ -94,6 +135,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             })
     })
     .workers(workers)
+    .client_request_timeout(std::time::Duration::from_secs(args.header_timeout.max(1)))
     .shutdown_timeout(10)
     .bind(&args.bind)
     .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

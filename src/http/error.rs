@@ -20,6 +20,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    RequestTimeout,
     RateLimited,
     InternalError,
     ActorUnavailable,
@@ -36,6 +37,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ActorUnavailable => "actor_unavailable",
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ActorUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed",
             ErrorCode::Conflict => "Resource already exists",
             ErrorCode::PayloadTooLarge => "Payload too large",
+            ErrorCode::RequestTimeout => "Request timeout",
             ErrorCode::RateLimited => "Rate limit exceeded",
             ErrorCode::InternalError => "Internal server error",
             ErrorCode::ActorUnavailable => "Service unavailable",
@@ -181,6 +185,9 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             ErrorCode::PayloadTooLarge,
             format!("The request body is larger than {limit} bytes."),
         ),
+        JsonPayloadError::Payload(e) if crate::http::guard::timed_out(e) => {
+            crate::http::guard::body_timeout()
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::bad_request("The request body must be a JSON object.")
         }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod environments;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod members;
 pub mod organizations;

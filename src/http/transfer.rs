@@ -138,6 +138,15 @@ fn format_field(v: &str) -> ApiResult<Option<Format>> {
     }
 }
 
+fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
+    match &e {
+        actix_multipart::MultipartError::Payload(p) if crate::http::guard::timed_out(p) => {
+            crate::http::guard::body_timeout()
+        }
+        _ => ApiError::bad_request(format!("Malformed multipart body: {e}")),
+    }
+}
+
 async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<Upload> {
     let mut form = Multipart::new(req.headers(), payload);
     let mut upload = Upload {
@@ -147,8 +156,7 @@ async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<U
     };
     let mut have_file = false;
     while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+        let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field
             .content_disposition()
@@ -157,8 +165,7 @@ async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<U
         let limit = if name == "file" { MAX_IMPORT_BYTES } else { 64 };
         let mut bytes = Zeroizing::new(Vec::new());
         while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+            let chunk = chunk.map_err(multipart_error)?;
             if bytes.len() + chunk.len() > limit {
                 return Err(if name == "file" {
                     too_large()
@@ -207,8 +214,13 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
     let limit = MAX_IMPORT_BYTES + MAX_IMPORT_BYTES / 2;
     let mut body = Zeroizing::new(Vec::new());
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| ApiError::bad_request("The request body could not be read."))?;
+        let chunk = chunk.map_err(|e| {
+            if crate::http::guard::timed_out(&e) {
+                crate::http::guard::body_timeout()
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod cli;
+mod connections;
 mod durability;
 mod errors;
 mod helpers;

@@ -16,6 +16,10 @@ pub struct ServeArgs {
     /// Where the store and the generated master key live.
     #[arg(long, env = "KEYNEST_DATA_DIR", default_value = "./keynest-data")]
     pub data_dir: PathBuf,
+    /// Where clients reach the server (e.g. https://keynest.example.com), for the absolute links
+    /// in paged lists; without it they name the address the connection arrived on.
+    #[arg(long, env = "KEYNEST_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Peers whose X-Forwarded-For header is believed (comma-separated IPs).
     #[arg(long, env = "KEYNEST_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
@@ -60,6 +64,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_BIND",
     "KEYNEST_DATA_DIR",
     "KEYNEST_TRUSTED_PROXIES",
+    "KEYNEST_PUBLIC_URL",
     "KEYNEST_WORKERS",
     "KEYNEST_MASTER_KEY",
     "KEYNEST_MASTER_KEY_FILE",

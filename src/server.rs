@@ -7,8 +7,11 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::{self, guard, ratelimit, AppState};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::{
+    DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, NormalizePath, TrailingSlash,
+};
 use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer, ResponseError};
 use keynest_actors::Keynest;
 use std::sync::Arc;
@@ -46,6 +49,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         kn: kn.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         limiter,
+        public_url: args.public_url.clone(),
     };
     let server = HttpServer::new(move || {
         App::new()
@@ -117,6 +121,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                     })
                 }
             })
+            // Answers carry values and tokens: no cache, shared or private, keeps any of them.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap_fn(|req, srv| {
                 let start = Instant::now();

@@ -35,6 +35,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     /// `None` when rate limiting is off.
     pub limiter: Option<std::sync::Arc<ratelimit::Limiter>>,
+    /// Where clients reach the server (`https://keynest.example.com`), for absolute links.
+    pub public_url: Option<String>,
 }
 
 /// A JSON object body, as handlers take it.

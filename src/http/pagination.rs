@@ -69,8 +69,14 @@ impl ListQuery {
     }
 }
 
+/// Links point at the configured public URL, else at the address this server was reached on as
+/// the socket sees it: never at a client's `Host` or `X-Forwarded-Host`, which anyone can set
+/// (a link built from them sends the next page, and its token, wherever they like).
 fn page_url(req: &HttpRequest, page: usize) -> String {
-    let info = req.connection_info();
+    let base = req
+        .app_data::<actix_web::web::Data<crate::http::AppState>>()
+        .and_then(|s| s.public_url.clone())
+        .unwrap_or_else(|| format!("http://{}", req.app_config().local_addr()));
     let mut pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     pairs.retain(|(k, _)| k != "page");
@@ -79,12 +85,7 @@ fn page_url(req: &HttpRequest, page: usize) -> String {
     }
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let sep = if query.is_empty() { "" } else { "?" };
-    format!(
-        "{}://{}{}{sep}{query}",
-        info.scheme(),
-        info.host(),
-        req.path()
-    )
+    format!("{}{}{sep}{query}", base.trim_end_matches('/'), req.path())
 }
 
 /// The documented list body, or 404 for a page past the end.

@@ -95,7 +95,10 @@ fn lookup(c: &mut Criterion) {
         })
     });
     c.bench_function("get_variable", |b| {
-        b.iter(|| s.kn.get_variable(&s.caller, black_box(var)).expect("get"))
+        b.iter(|| {
+            sys.block_on(s.kn.get_variable(&s.caller, black_box(var)))
+                .expect("get")
+        })
     });
     let mut group = c.benchmark_group("list_20_variables");
     group.measurement_time(Duration::from_secs(3));
@@ -114,7 +117,8 @@ fn lookup(c: &mut Criterion) {
             &target,
             |b, _| {
                 b.iter(|| {
-                    s.kn.list_variables(&s.caller, black_box(env), PageRequest::default())
+                    let page = PageRequest::default();
+                    sys.block_on(s.kn.list_variables(&s.caller, black_box(env), page))
                         .expect("list")
                 })
             },

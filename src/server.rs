@@ -151,7 +151,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.data_dir.display()
         );
     }
-    let result = server.run().await;
+    let running = server.run();
+    // Fail-stop: once the store fails, drain the requests in flight (they are answered 503) and
+    // exit, so that a supervisor starts the server again on what is durable.
+    let handle = running.handle();
+    let watch = kn.clone();
+    actix_web::rt::spawn(async move {
+        watch.storage_failed().await;
+        handle.stop(true).await;
+    });
+    let result = running.await;
+    if let Some(cause) = kn.storage_failure() {
+        kn.stop();
+        return Err(format!(
+            "stopped after a storage failure ({cause}); every write that was acknowledged is on \
+             disk. Free space or fix the disk, then start again."
+        ));
+    }
     log::info!("shutting down: flushing the store");
     kn.flush().map_err(|e| format!("final flush failed: {e}"))?;
     kn.stop();

@@ -184,32 +184,45 @@ impl Actor for AuditActor {
 }
 
 impl Handler<QueryAudit> for AuditActor {
-    type Result = DomainResult<Paged<AuditView>>;
+    type Result = ResponseFuture<DomainResult<Paged<AuditView>>>;
 
     fn handle(&mut self, msg: QueryAudit, _: &mut Self::Context) -> Self::Result {
-        // The ids the caller may see: the indexes of the organizations they administer, and of
-        // their own account events; merged newest first.
-        let mut ids = self.store.index_ids(&keys::account_audit(msg.caller))?;
-        for (org, role) in self.store.orgs_of(msg.caller)? {
-            if role.is_admin() {
-                ids.extend(self.store.index_ids(&keys::org_audit(org))?);
+        let store = self.store.clone();
+        Box::pin(async move {
+            store.check()?;
+            // The ids the caller may see: the indexes of the organizations they administer, and
+            // of their own account events; merged newest first. Each organization is read
+            // through its gate, so no entry of a change that is not yet durable is shown.
+            let admin_of: Vec<OrgId> = store
+                .orgs_of(msg.caller)?
+                .into_iter()
+                .filter_map(|(org, role)| role.is_admin().then_some(org))
+                .collect();
+            let mut durable = Vec::with_capacity(admin_of.len());
+            for org in &admin_of {
+                durable.push(store.read_durable(*org).await?);
             }
-        }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        let mut count = 0;
-        let mut items = Vec::new();
-        for id in ids {
-            let Some(e) = self.store.get::<AuditEntry>(&keys::audit(AuditId(id)))? else {
-                continue;
-            };
-            if msg.filter.matches(&e) {
-                if count >= msg.page.offset() && items.len() < msg.page.size() {
-                    items.push(AuditView::from(e));
+            let mut ids = store.index_ids(&keys::account_audit(msg.caller))?;
+            for org in admin_of {
+                ids.extend(store.index_ids(&keys::org_audit(org))?);
+            }
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            let mut count = 0;
+            let mut items = Vec::new();
+            for id in ids {
+                let Some(e) = store.get::<AuditEntry>(&keys::audit(AuditId(id)))? else {
+                    continue;
+                };
+                if msg.filter.matches(&e) {
+                    if count >= msg.page.offset() && items.len() < msg.page.size() {
+                        items.push(AuditView::from(e));
+                    }
+                    count += 1;
                 }
-                count += 1;
             }
-        }
-        Ok(Paged { count, items })
+            drop(durable);
+            Ok(Paged { count, items })
+        })
     }
 }
 

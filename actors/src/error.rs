@@ -58,6 +58,10 @@ pub enum DomainError {
     Unauthorized(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// The store has failed (a full disk, an I/O error): nothing more is read or written.
+    /// `maybe_applied` when the failure came while this change was being saved.
+    #[error("storage unavailable")]
+    StorageUnavailable { maybe_applied: bool },
     /// An actor could not be reached (shutting down, or its mailbox is gone).
     #[error("unavailable: {0}")]
     Unavailable(String),

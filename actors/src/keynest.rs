@@ -101,7 +101,7 @@ impl Keynest {
         self.audit.send(msg).await?
     }
 
-    /// Make everything durable; called once at shutdown.
+    /// Make everything durable; called once at shutdown (refused after a storage failure).
     pub fn flush(&self) -> DomainResult<()> {
         self.store.flush_blocking()
     }
@@ -137,21 +137,36 @@ impl Keynest {
         self.registry.get(org)?.send(msg).await?
     }
 
-    /// One page of an environment's variables, read on the calling thread (see `reader`).
-    pub fn list_variables(
+    /// One page of an environment's variables, read on the calling thread (see `reader`) once
+    /// no change of the organization is between apply and flush.
+    pub async fn list_variables(
         &self,
         caller: &Caller,
         env: EnvId,
         page: PageRequest,
     ) -> DomainResult<Paged<VariableView>> {
         let org = self.owner(Route::Environment(env))?;
-        self.registry.reader(org)?.list_variables(caller, env, page)
+        let reader = self.registry.reader(org)?;
+        let _durable = self.store.read_durable(org).await?;
+        reader.list_variables(caller, env, page)
     }
 
-    /// One variable, read on the calling thread (see `reader`).
-    pub fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
+    /// One variable, read on the calling thread (see `reader`), as `list_variables`.
+    pub async fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
         let org = self.owner(Route::Variable(id))?;
-        self.registry.reader(org)?.get_variable(caller, id)
+        let reader = self.registry.reader(org)?;
+        let _durable = self.store.read_durable(org).await?;
+        reader.get_variable(caller, id)
+    }
+
+    /// Why the store failed, once it has (see `store::Health`).
+    pub fn storage_failure(&self) -> Option<String> {
+        self.store.failure().map(str::to_string)
+    }
+
+    /// Resolves once the store has failed: the server then stops (fail-stop).
+    pub async fn storage_failed(&self) {
+        self.store.failed().await
     }
 
     pub fn profile(&self, user: UserId) -> DomainResult<ProfileView> {

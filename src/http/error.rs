@@ -24,6 +24,7 @@ pub enum ErrorCode {
     RateLimited,
     InternalError,
     ActorUnavailable,
+    StorageUnavailable,
 }
 
 impl ErrorCode {
@@ -41,6 +42,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ActorUnavailable => "actor_unavailable",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
         }
     }
 
@@ -56,7 +58,9 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ActorUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ActorUnavailable | ErrorCode::StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -74,6 +78,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Rate limit exceeded",
             ErrorCode::InternalError => "Internal server error",
             ErrorCode::ActorUnavailable => "Service unavailable",
+            ErrorCode::StorageUnavailable => "Storage unavailable",
         }
     }
 }
@@ -127,7 +132,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(self.body())
+        let mut res = HttpResponse::build(self.status_code());
+        if self.code.status() == StatusCode::SERVICE_UNAVAILABLE {
+            // The server stops and is started again by its supervisor; a few seconds is typical.
+            res.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+        }
+        res.json(self.body())
     }
 }
 
@@ -161,6 +171,16 @@ impl From<DomainError> for ApiError {
             DomainError::RateLimited { retry_after_secs } => ApiError::new(
                 ErrorCode::RateLimited,
                 format!("Too many requests. Try again in {retry_after_secs} seconds."),
+            ),
+            DomainError::StorageUnavailable { maybe_applied } => ApiError::new(
+                ErrorCode::StorageUnavailable,
+                if maybe_applied {
+                    "The storage failed while this change was being saved: it may or may not \
+                     have been applied. Check before retrying, or retry with the same \
+                     Idempotency-Key."
+                } else {
+                    "The storage is unavailable; nothing was changed. Retry later."
+                },
             ),
             DomainError::Unavailable(cause) => {
                 log::error!("actor unavailable: {cause}");

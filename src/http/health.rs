@@ -1,5 +1,6 @@
 //! `/health/` and `/api/`: unauthenticated, exactly as documented.
 
+use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -10,9 +11,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/", web::get().to(api_root));
 }
 
-async fn health() -> HttpResponse {
-    HttpResponse::Ok()
-        .json(json!({"status": "healthy", "service": "KeyNest API", "version": VERSION}))
+/// 200 while the store is sound; 503 with `"storage": "failed"` once it has failed (the server
+/// is then stopping, to be started again by its supervisor).
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.kn.storage_failure() {
+        // Exactly the documented body while healthy.
+        None => HttpResponse::Ok()
+            .json(json!({"status": "healthy", "service": "KeyNest API", "version": VERSION})),
+        Some(_) => HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+            .json(json!({
+                "status": "unhealthy", "service": "KeyNest API", "version": VERSION,
+                "storage": "failed",
+                "details": "The storage failed (see the log); the server is stopping and takes no reads or writes."
+            })),
+    }
 }
 
 async fn api_root() -> HttpResponse {

@@ -40,7 +40,7 @@ async fn list_variables(
     render(
         &req,
         page,
-        state.kn.list_variables(&caller, EnvId(*id), page)?,
+        state.kn.list_variables(&caller, EnvId(*id), page).await?,
     )
 }
 
@@ -59,7 +59,7 @@ async fn get_variable(
     AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
 ) -> ApiResult<web::Json<VariableView>> {
-    Ok(web::Json(state.kn.get_variable(&caller, VarId(*id))?))
+    Ok(web::Json(state.kn.get_variable(&caller, VarId(*id)).await?))
 }
 
 async fn update_variable(

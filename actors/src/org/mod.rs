@@ -5,8 +5,11 @@
 //!
 //! Every change goes through [`OrgActor::write`]: the change is built on a [`Tx`], must name the
 //! audit [`Event`] that describes it (a write without one does not compile), and is applied
-//! together with its audit entry as one atomic batch, answered only once durable. Two writes to
-//! one organization never race; different organizations run on different arbiters in parallel.
+//! together with its audit entry as one atomic batch, answered only once durable. Between apply
+//! and flush the actor handles nothing else and the organization's read gate is closed, so no
+//! read, on the actor or off it, sees a change that a failed flush or a crash could take back.
+//! Two writes to one organization never race; different organizations run on different arbiters
+//! in parallel, and their flushes are shared (group commit).
 
 mod access;
 pub mod environments;
@@ -50,8 +53,9 @@ impl Actor for OrgActor {
     type Context = Context<Self>;
 }
 
-/// What a write handler answers: a future that resolves once the change is durable.
-pub type Durable<T> = ResponseFuture<DomainResult<T>>;
+/// What a write handler answers: resolves once the change is durable; the actor takes no other
+/// message until then.
+pub type Durable<T> = AtomicResponse<OrgActor, DomainResult<T>>;
 
 /// One change being built: reads go through `r`, writes into the batch. Only
 /// [`OrgActor::write`] makes one, and it applies the batch together with the change's audit entry.
@@ -91,8 +95,10 @@ impl OrgActor {
         }
     }
 
-    /// The read side, for handlers that only read. `NotFound` once the organization is deleted.
+    /// The read side, for handlers that only read. `NotFound` once the organization is deleted;
+    /// refused once the store has failed (what is applied may not be durable).
     fn read(&self) -> DomainResult<&OrgReader> {
+        self.reader.store().check()?;
         if self.deleted {
             return Err(DomainError::NotFound("organization"));
         }
@@ -109,7 +115,7 @@ impl OrgActor {
         F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
     {
         let store = self.reader.store().clone();
-        let applied = self.read().and_then(|r| {
+        let built = self.read().and_then(|r| {
             let mut tx = Tx {
                 r,
                 changes: Changes::new(),
@@ -117,14 +123,26 @@ impl OrgActor {
             let (out, event) = build(&mut tx)?;
             let mut changes = tx.changes;
             record(r, &mut changes, caller, event)?;
-            store.apply(changes)?;
-            Ok(out)
+            Ok((out, changes))
         });
-        Box::pin(async move {
-            let out = applied?;
-            store.flush().await?;
-            Ok(out)
-        })
+        let applied = built.and_then(|(out, changes)| {
+            let gate = store.gate(self.reader.id());
+            gate.close();
+            match store.apply(changes) {
+                Ok(()) => Ok((out, gate)),
+                Err(e) => {
+                    gate.open();
+                    Err(e)
+                }
+            }
+        });
+        let durable = async move {
+            let (out, gate) = applied?;
+            let flushed = store.flush().await;
+            gate.open();
+            flushed.map(|()| out)
+        };
+        AtomicResponse::new(Box::pin(durable.into_actor(self)))
     }
 }
 

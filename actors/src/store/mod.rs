@@ -8,16 +8,20 @@
 //! atomically, bump a counter (compare-and-swap), flush. Everything else here (typed reads,
 //! counts, locators) is built on those.
 
+mod gate;
 pub mod keys;
 mod loc;
 
+pub use gate::{Gate, Reading};
 pub use loc::{Loc, Located};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use dashmap::DashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 const FORMAT: u8 = 1;
 
@@ -78,6 +82,18 @@ impl Changes {
 pub struct Store {
     db: sled::Db,
     flusher: std::sync::mpsc::Sender<FlushWaiter>,
+    health: Arc<Health>,
+    gates: Arc<DashMap<OrgId, Arc<Gate>>>,
+}
+
+/// Whether the store can still be trusted. The first write or flush error fails it for good
+/// (sled's own errors are sticky, and what was applied but not flushed is now unknown): from
+/// then on nothing is read or written, and the server stops so a supervisor can start it again
+/// on what is durable (fail-stop, as etcd and PostgreSQL do on a failed fsync).
+#[derive(Default)]
+struct Health {
+    failure: std::sync::OnceLock<String>,
+    failed: tokio::sync::Notify,
 }
 
 type FlushWaiter = tokio::sync::oneshot::Sender<Result<(), String>>;
@@ -113,7 +129,61 @@ impl Store {
             .open()
             .map_err(|e| DomainError::internal("cannot open the store", e))?;
         let flusher = start_flusher(db.clone())?;
-        Ok(Store { db, flusher })
+        Ok(Store {
+            db,
+            flusher,
+            health: Arc::default(),
+            gates: Arc::default(),
+        })
+    }
+
+    // ---- failure and the read gates ----
+
+    /// Why the store failed, once it has.
+    pub fn failure(&self) -> Option<&str> {
+        self.health.failure.get().map(String::as_str)
+    }
+
+    /// Resolves once the store has failed.
+    pub async fn failed(&self) {
+        let notified = self.health.failed.notified();
+        if self.failure().is_none() {
+            notified.await;
+        }
+    }
+
+    /// Record a write-path failure (logged once) and answer the write with what is known.
+    fn fail(&self, cause: impl std::fmt::Display, maybe_applied: bool) -> DomainError {
+        let cause = cause.to_string();
+        if self.health.failure.set(cause.clone()).is_ok() {
+            log::error!(
+                "storage failure: {cause}; refusing every read and write from now on and stopping"
+            );
+            self.health.failed.notify_waiters();
+        }
+        DomainError::StorageUnavailable { maybe_applied }
+    }
+
+    /// `Ok` while the store is sound; the refusal once it has failed.
+    pub fn check(&self) -> DomainResult<()> {
+        match self.failure() {
+            None => Ok(()),
+            Some(_) => Err(DomainError::StorageUnavailable {
+                maybe_applied: false,
+            }),
+        }
+    }
+
+    /// The read gate of `org` (see `gate`).
+    pub fn gate(&self, org: OrgId) -> Arc<Gate> {
+        self.gates.entry(org).or_default().clone()
+    }
+
+    /// Enter `org`'s gate: no change of it is between apply and flush while this is held.
+    pub async fn read_durable(&self, org: OrgId) -> DomainResult<Reading> {
+        let reading = self.gate(org).read().await;
+        self.check()?;
+        Ok(reading)
     }
 
     // ---- the backend: the only methods that touch sled ----
@@ -135,47 +205,59 @@ impl Store {
     /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a
     /// crash (a service token's `last_used`).
     pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
-        self.db.insert(key, encode(value)?)?;
+        self.check()?;
+        self.db
+            .insert(key, encode(value)?)
+            .map_err(|e| self.fail(e, false))?;
         Ok(())
     }
 
     /// The next id of a kind (1, 2, ...). Ids are never reused: the counter is bumped atomically
     /// (compare-and-swap) and made durable by the flush of the change that uses it.
     pub fn next_id(&self, kind: &str) -> DomainResult<u64> {
+        self.check()?;
         let v = self.db.update_and_fetch(keys::seq(kind), |old| {
             let n = old
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(u64::from_be_bytes)
                 .unwrap_or(0);
             Some((n + 1).to_be_bytes().to_vec())
-        })?;
+        });
+        let v = v.map_err(|e| self.fail(e, false))?;
         v.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok())
             .map(u64::from_be_bytes)
             .ok_or_else(|| DomainError::Internal("id counter".into()))
     }
 
-    /// Apply `changes` atomically (not yet durable: see `flush`).
+    /// Apply `changes` atomically (not yet durable: see `flush`). Refused, with nothing applied,
+    /// once the store has failed; an error while applying fails the store, and the change may or
+    /// may not have been applied.
     pub fn apply(&self, changes: Changes) -> DomainResult<()> {
+        self.check()?;
         if !changes.empty {
-            self.db.apply_batch(changes.batch)?;
+            self.db
+                .apply_batch(changes.batch)
+                .map_err(|e| self.fail(e, true))?;
         }
         Ok(())
     }
 
     /// Make everything applied so far durable. Runs on the flush thread, so it never blocks an
     /// actor; concurrent callers share the same disk write (group commit).
+    /// A failed flush fails the store: what it covered may or may not be on disk.
     pub async fn flush(&self) -> DomainResult<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.flusher
             .send(tx)
-            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?;
+            .map_err(|_| self.fail("the flush thread has stopped", true))?;
         rx.await
-            .map_err(|_| DomainError::Internal("the flush thread has stopped".into()))?
-            .map_err(|e| DomainError::internal("flush", e))
+            .map_err(|_| self.fail("the flush thread has stopped", true))?
+            .map_err(|e| self.fail(format!("flush: {e}"), true))
     }
 
     pub fn flush_blocking(&self) -> DomainResult<()> {
-        self.db.flush()?;
+        self.check()?;
+        self.db.flush().map_err(|e| self.fail(e, true))?;
         Ok(())
     }
 

@@ -5,13 +5,15 @@
 //! `dotenv`): blank lines and `#` comments are skipped; `export ` is allowed before a key; single
 //! quotes are literal and may span lines; double quotes decode `\n \r \t \" \\ \'` and may span
 //! lines; unquoted values are trimmed and cut at ` #`; `A=b=c` gives `b=c`. A line that is not an
-//! assignment, or whose key is invalid, is reported with its line number, never dropped.
+//! assignment, or whose key is invalid, is reported with its line number, never dropped, and
+//! counts against the key limit as it is read: a file of millions of bad lines is refused at the
+//! first one past the limit, not after millions of failure records.
 //!
 //! Rendering picks, per value, the plainest form those three parsers all read back exactly:
 //! unquoted when nothing in it is special, single quotes when it has no `'` and no backslash
 //! sequence a parser could decode, else double quotes with `\\ \" \n \r` escaped.
 
-use super::{Failure, Parsed};
+use super::{Failure, Parsed, Refusal};
 use crate::input::VariableKey;
 use std::fmt::Write;
 
@@ -24,8 +26,9 @@ fn fail(line: usize, reason: &str) -> Failure {
 }
 
 /// Parse `.env` text. One pass over the text: a quoted value is read up to its closing quote
-/// across lines; one that never closes ends the parse with a failure at its line.
-pub fn parse_env(data: &str) -> Parsed {
+/// across lines; one that never closes ends the parse with a failure at its line. Refused once it
+/// holds more than `MAX_IMPORT_KEYS` entries and failures together.
+pub fn parse_env(data: &str) -> Result<Parsed, Refusal> {
     let mut out = Parsed::default();
     let mut pos = 0;
     let mut line_no = 0;
@@ -46,15 +49,13 @@ pub fn parse_env(data: &str) -> Parsed {
             .map(str::trim_start)
             .unwrap_or(trimmed);
         let Some((key, rest)) = body.split_once('=') else {
-            out.failures
-                .push(fail(line_no, "Not an assignment (KEY=value)."));
+            out.push(Err(fail(line_no, "Not an assignment (KEY=value).")))?;
             continue;
         };
         let key = match VariableKey::parse(key.trim()) {
             Ok(k) => k,
             Err(e) => {
-                out.failures
-                    .push(fail(line_no, &format!("Invalid key: {e}")));
+                out.push(Err(fail(line_no, &format!("Invalid key: {e}"))))?;
                 continue;
             }
         };
@@ -65,10 +66,10 @@ pub fn parse_env(data: &str) -> Parsed {
                 let from = line_start + (line.len() - rest.len()) + 1;
                 match close_quote(&data[from..], q) {
                     None => {
-                        out.failures.push(fail(
+                        out.push(Err(fail(
                             line_no,
                             "Unterminated quoted value: the rest of the file was not read.",
-                        ));
+                        )))?;
                         break;
                     }
                     Some((value, used)) => {
@@ -88,12 +89,13 @@ pub fn parse_env(data: &str) -> Parsed {
             }
             _ => Ok(unquoted(rest)),
         };
-        match value {
-            Ok(v) => out.entries.push((key, v)),
-            Err(reason) => out.failures.push(fail(line_no, reason)),
-        }
+        out.push(
+            value
+                .map(|v| (key, v))
+                .map_err(|reason| fail(line_no, reason)),
+        )?;
     }
-    out
+    Ok(out)
 }
 
 /// The value inside quotes `q` at the start of `text` (just past the opening quote), and how many
@@ -229,7 +231,7 @@ mod tests {
     #[test]
     fn env_syntax_as_the_common_parsers_read_it() {
         let text = "# comment\n\nA=1\nexport B = two words  # note\nC='lit $X \\n'\nD=\"esc\\n\\\"q\\\" \\\\\"\nE=b=c\nF=\nG=#not-comment\nH='multi\nline'\nI=\"x\" # trailing\r\nJ=a#b\n";
-        let p = parse_env(text);
+        let p = parse_env(text).expect("parses");
         assert!(p.failures.is_empty(), "{:?}", p.failures);
         let want = [
             ("A", "1"),
@@ -252,7 +254,8 @@ mod tests {
 
     #[test]
     fn bad_lines_are_reported_with_their_numbers() {
-        let p = parse_env("GOOD=1\njust text\n1BAD=2\nexport\nM='two\nlines'\nQ='open\nOK=2");
+        let p = parse_env("GOOD=1\njust text\n1BAD=2\nexport\nM='two\nlines'\nQ='open\nOK=2")
+            .expect("parses");
         assert_eq!(
             pairs(&p),
             vec![

@@ -29,7 +29,7 @@ pub(super) fn parse_json(data: &str) -> Result<Parsed, Refusal> {
                 Err("Nested values are not supported; values must be strings, numbers or booleans.")
             }
         };
-        scalar_entry(&mut out, &k, value);
+        scalar_entry(&mut out, &k, value)?;
     }
     Ok(out)
 }

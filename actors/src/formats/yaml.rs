@@ -70,7 +70,7 @@ pub(super) fn parse_yaml(data: &str) -> Result<Parsed, Refusal> {
             Yaml::Null => Err("The value is null."),
             _ => Err("Nested values are not supported; values must be scalars."),
         };
-        scalar_entry(&mut out, &key, value);
+        scalar_entry(&mut out, &key, value)?;
     }
     Ok(out)
 }

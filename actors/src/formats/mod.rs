@@ -7,10 +7,11 @@
 //! and the limits every import obeys. Each format's own syntax, both directions, lives in its
 //! file: `env.rs`, `json.rs`, `yaml.rs`.
 //!
-//! An upload is hostile until parsed, so the key limit is not checked on the result: a parser that
+//! An upload is hostile until parsed, so the limits are not checked on the result: a parser that
 //! builds first and counts after has already spent the memory (5 million failure records for a
-//! 10 MiB `.env` of `x` lines). Every record goes through `Parsed::push`, which refuses the file
-//! at the first record past the limit, while the parser is still reading.
+//! 10 MiB `.env` of `x` lines) or the stack (a YAML tree 5,000 levels deep). Every record goes
+//! through `Parsed::push`, and every JSON/YAML node through `NodeBudget`, which refuse the file at
+//! the first step past a limit, while the parser is still reading.
 
 mod env;
 mod json;
@@ -24,6 +25,14 @@ use crate::input::{VariableKey, MAX_VALUE_BYTES};
 
 pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_IMPORT_KEYS: usize = 5_000;
+/// How many levels a JSON or YAML document may nest, its top-level object being level 1. Only
+/// flat documents import, so deeper levels exist only to be walked past and failed per key; the
+/// bound keeps that walk short and the JSON walk, which recurses, far from the end of the stack.
+pub const MAX_NESTING: usize = 64;
+/// How many nodes (keys, scalars, lists and mappings) a JSON or YAML document may hold. A file at
+/// the key limit has 10,001; ten times that leaves room for nested values that fail per key, and
+/// still stops a 10 MiB `[[],[],...` or `KEY: [0,0,...` after a fraction of its millions of nodes.
+pub const MAX_NODES: usize = 20 * MAX_IMPORT_KEYS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -123,6 +132,45 @@ pub enum Refusal {
 
 fn too_many_keys() -> Refusal {
     Refusal::Invalid(format!("A file may hold at most {MAX_IMPORT_KEYS} keys."))
+}
+
+/// The nodes a JSON or YAML parser has met so far. The parser reports each node as it reads it,
+/// before building anything of it, so a document is refused at its first node past `MAX_NODES`
+/// or deeper than `MAX_NESTING`, however much of it is left.
+struct NodeBudget {
+    /// "JSON" or "YAML", for the refusal's message.
+    format: &'static str,
+    seen: usize,
+}
+
+impl NodeBudget {
+    fn new(format: &'static str) -> NodeBudget {
+        NodeBudget { format, seen: 0 }
+    }
+
+    /// A key or scalar.
+    fn scalar(&mut self) -> Result<(), Refusal> {
+        self.seen += 1;
+        if self.seen > MAX_NODES {
+            return Err(Refusal::Invalid(format!(
+                "The {} document holds more than {MAX_NODES} keys and values; \
+                 a file may hold at most {MAX_IMPORT_KEYS} keys.",
+                self.format
+            )));
+        }
+        Ok(())
+    }
+
+    /// The start of a list or mapping at `level` (the top-level one is level 1).
+    fn open(&mut self, level: usize) -> Result<(), Refusal> {
+        if level > MAX_NESTING {
+            return Err(Refusal::Invalid(format!(
+                "The {} document is nested more than {MAX_NESTING} levels deep.",
+                self.format
+            )));
+        }
+        self.scalar()
+    }
 }
 
 /// Parse a document of `format`. Per-entry problems are `failures`; a document that cannot be

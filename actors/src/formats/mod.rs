@@ -14,6 +14,8 @@
 //! the first step past a limit, while the parser is still reading.
 
 mod env;
+#[cfg(test)]
+mod hostile;
 mod json;
 mod yaml;
 

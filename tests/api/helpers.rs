@@ -142,6 +142,11 @@ impl TestServer {
         }
     }
 
+    /// The server process, for reading its memory use from `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
     }

@@ -10,6 +10,7 @@ mod connections;
 mod durability;
 mod errors;
 mod helpers;
+mod hostile_imports;
 mod lost_access;
 mod ratelimit;
 mod resources;

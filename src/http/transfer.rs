@@ -226,17 +226,23 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
         }
         body.extend_from_slice(&chunk);
     }
-    let doc: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "Malformed JSON at line {}, column {}.",
-            e.line(),
-            e.column()
-        ))
+    // Read into exactly the three fields: anything else in the body is skipped without being
+    // built (a `Value` tree of a 14 MiB body once took 775 MiB and kept it).
+    let doc: ImportBody = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::bad_request("The request body must be a JSON object.")
+        } else {
+            ApiError::bad_request(format!(
+                "Malformed JSON at line {}, column {}.",
+                e.line(),
+                e.column()
+            ))
+        }
     })?;
     let mut errors = keynest_actors::error::FieldErrors::default();
-    let data = match doc.get("data") {
-        Some(Value::String(s)) => Some(Zeroizing::new(s.as_bytes().to_vec())),
-        None | Some(Value::Null) => {
+    let data = match doc.data {
+        Some(Loose::Str(s)) => Some(Zeroizing::new(s.into_bytes())),
+        None | Some(Loose::Null) => {
             errors.add("data", "This field is required.");
             None
         }
@@ -245,9 +251,9 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
             None
         }
     };
-    let format = match doc.get("format") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(f)) => format_field(f).unwrap_or_else(|_| {
+    let format = match doc.format {
+        None | Some(Loose::Null) => None,
+        Some(Loose::Str(f)) => format_field(&f).unwrap_or_else(|_| {
             errors.add("format", "Use env, json, yaml or auto.");
             None
         }),
@@ -256,9 +262,9 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
             None
         }
     };
-    let overwrite = match doc.get("overwrite") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
+    let overwrite = match doc.overwrite {
+        None | Some(Loose::Null) => true,
+        Some(Loose::Bool(b)) => b,
         Some(_) => {
             errors.add("overwrite", "Must be true or false.");
             true
@@ -323,4 +329,69 @@ async fn import_environment(
         "summary": summary,
         "failed_imports": if failures.is_empty() { Value::Null } else { json!(failures) },
     })))
+}
+
+/// The JSON import body; other fields are skipped unread.
+#[derive(serde::Deserialize)]
+struct ImportBody {
+    data: Option<Loose>,
+    format: Option<Loose>,
+    overwrite: Option<Loose>,
+}
+
+/// A field's value as far as the import needs it: a string, a bool, null, or something else,
+/// which is skipped without being built.
+enum Loose {
+    Null,
+    Str(String),
+    Bool(bool),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_none<E>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Loose, E> {
+                Ok(Loose::Bool(b))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Loose, E> {
+                Ok(Loose::Str(s.to_string()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Loose, E> {
+                Ok(Loose::Str(s))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Loose, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Loose, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Loose::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }

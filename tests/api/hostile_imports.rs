@@ -23,6 +23,18 @@ fn peak_rss(pid: u32) -> u64 {
 }
 
 /// The classic: nine levels of nine aliases each, 9^9 (387 million) `lol`s once expanded.
+fn var_id(s: &TestServer, t: Option<&str>, env: u64, key: &str) -> u64 {
+    let list = s
+        .get(&format!("/api/environments/{env}/variables/"), t)
+        .expect(200);
+    let found = list["results"].as_array().and_then(|vars| {
+        vars.iter()
+            .find(|v| v["key"] == key)
+            .and_then(|v| v["id"].as_u64())
+    });
+    found.expect("the variable")
+}
+
 fn billion_laughs() -> String {
     let mut doc = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
@@ -114,6 +126,15 @@ fn hostile_imports_are_refused_and_the_server_stays_up() {
         assert!(details.contains(why), "{what}: {details}");
         s.get("/health/", None).expect(200);
     }
+
+    // A JSON body whose extra field is a 14 MiB list: the fields the import reads are read, the
+    // rest is skipped without being built (a `Value` tree of it once took 775 MiB).
+    let padding = format!("[{}0]", "0,".repeat(7 * MIB as usize));
+    let padded = format!("{{\"data\": \"P=1\", \"x\": {padding}}}");
+    let r = s.send("POST", &path, t, padded.as_bytes()).expect(200);
+    assert_eq!(r["summary"]["imported"], 1, "{r}");
+    s.delete(&format!("/api/variables/{}/", var_id(&s, t, env, "P")), t)
+        .expect(204);
 
     // The server still imports an ordinary file, in every format.
     for (name, doc) in [

@@ -17,9 +17,9 @@ pub use loc::{Loc, Located};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
+use dashmap::DashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use dashmap::DashMap;
 use std::path::Path;
 use std::sync::Arc;
 

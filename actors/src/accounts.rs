@@ -280,22 +280,45 @@ impl Actor for AccountsActor {
     type Context = Context<Self>;
 }
 
-/// Wait for the store to make what was applied durable, then answer.
-fn durable<A: Actor, T: 'static>(
+/// Apply `changes` and answer once they are durable; the actor takes no other message in
+/// between (`AtomicResponse`), so nothing it reads, such as "is this email taken", ever rests on
+/// a change a failed flush could take back.
+fn durable<T: Send + 'static>(
     store: Store,
     result: DomainResult<T>,
-) -> ResponseActFuture<A, DomainResult<T>> {
-    Box::pin(actix::fut::wrap_future(async move {
+) -> AtomicResponse<AccountsActor, DomainResult<T>> {
+    let flushed = async move {
         let out = result?;
         store.flush().await?;
         Ok(out)
-    }))
+    };
+    AtomicResponse::new(Box::pin(actix::fut::wrap_future(flushed)))
+}
+
+/// The write half of `Register`, once the password is hashed: sent by the actor to itself so
+/// that hashing (milliseconds, off the actor) does not hold the actor, while the check, the
+/// write and its flush are one step.
+#[derive(Message)]
+#[rtype(result = "DomainResult<Session>")]
+struct InsertUser {
+    input: NewUser,
+    hash: String,
+    ip: Option<String>,
+}
+
+/// The write half of `Login`, once the password is checked.
+#[derive(Message)]
+#[rtype(result = "DomainResult<Session>")]
+struct FinishLogin {
+    user: Option<User>,
+    ok: bool,
+    ip: Option<String>,
 }
 
 impl Handler<Register> for AccountsActor {
     type Result = ResponseActFuture<Self, DomainResult<Session>>;
 
-    fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Register, ctx: &mut Self::Context) -> Self::Result {
         if let Err(e) = self.check_unique(&msg.input) {
             return Box::pin(actix::fut::ready(Err(e)));
         }
@@ -303,17 +326,31 @@ impl Handler<Register> for AccountsActor {
         let hashing = hashing(self.hashers.clone(), move || {
             hash_password(password.as_bytes())
         });
-        Box::pin(hashing.into_actor(self).then(move |hash, act, _| {
-            let result = hash.and_then(|h| act.insert_user(msg.input, h, msg.ip));
-            durable(act.store.clone(), result)
+        let me = ctx.address();
+        Box::pin(actix::fut::wrap_future(async move {
+            let insert = InsertUser {
+                input: msg.input,
+                hash: hashing.await?,
+                ip: msg.ip,
+            };
+            me.send(insert).await?
         }))
+    }
+}
+
+impl Handler<InsertUser> for AccountsActor {
+    type Result = AtomicResponse<Self, DomainResult<Session>>;
+
+    fn handle(&mut self, msg: InsertUser, _: &mut Self::Context) -> Self::Result {
+        let result = self.insert_user(msg.input, msg.hash, msg.ip);
+        durable(self.store.clone(), result)
     }
 }
 
 impl Handler<Login> for AccountsActor {
     type Result = ResponseActFuture<Self, DomainResult<Session>>;
 
-    fn handle(&mut self, msg: Login, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Login, ctx: &mut Self::Context) -> Self::Result {
         let user = match self.user_by_email(&msg.input.email) {
             Ok(u) => u,
             Err(e) => return Box::pin(actix::fut::ready(Err(e))),
@@ -326,16 +363,26 @@ impl Handler<Login> for AccountsActor {
         let checking = hashing(self.hashers.clone(), move || {
             Ok(verify_password(password.as_bytes(), &phc))
         });
+        let me = ctx.address();
         let ip = msg.ip;
-        Box::pin(checking.into_actor(self).then(move |ok, act, _| {
-            let result = ok.and_then(|ok| act.finish_login(user, ok, ip));
-            durable(act.store.clone(), result)
+        Box::pin(actix::fut::wrap_future(async move {
+            let ok = checking.await?;
+            me.send(FinishLogin { user, ok, ip }).await?
         }))
     }
 }
 
+impl Handler<FinishLogin> for AccountsActor {
+    type Result = AtomicResponse<Self, DomainResult<Session>>;
+
+    fn handle(&mut self, msg: FinishLogin, _: &mut Self::Context) -> Self::Result {
+        let result = self.finish_login(msg.user, msg.ok, msg.ip);
+        durable(self.store.clone(), result)
+    }
+}
+
 impl Handler<Logout> for AccountsActor {
-    type Result = ResponseActFuture<Self, DomainResult<()>>;
+    type Result = AtomicResponse<Self, DomainResult<()>>;
 
     fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
         let result = (|| {

@@ -158,6 +158,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let watch = kn.clone();
     actix_web::rt::spawn(async move {
         watch.storage_failed().await;
+        // A moment of answering 503 (and /health/ unhealthy) first, so that a load balancer's
+        // health check sees why the server goes away.
+        actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
         handle.stop(true).await;
     });
     let result = running.await;

@@ -78,17 +78,21 @@ impl TestServer {
 
     fn start_in(dir: TempDir, env: &[(&str, &str)]) -> TestServer {
         match Self::spawn(dir.path(), env) {
-            Ok((child, base, log)) => TestServer {
-                base,
-                child,
-                dir: Some(dir),
-                log,
-                agent: ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into(),
-            },
+            Ok((child, base, log)) => TestServer::from_parts(child, base, dir, log),
             Err(log) => panic!("server did not start; its log:\n{log}"),
+        }
+    }
+
+    fn from_parts(child: Child, base: String, dir: TempDir, log: Arc<Mutex<String>>) -> Self {
+        TestServer {
+            base,
+            child,
+            dir: Some(dir),
+            log,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
         }
     }
 
@@ -98,7 +102,31 @@ impl TestServer {
         dir: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Result<(Child, String, Arc<Mutex<String>>), String> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keynest"));
+        Self::spawn_limited(dir, env, None)
+    }
+
+    /// As `spawn`; with `file_blocks`, the server runs under a file-size limit of that many
+    /// 512-byte blocks with SIGXFSZ ignored, so a write past it fails with EFBIG: a full disk,
+    /// without root.
+    #[allow(clippy::type_complexity)]
+    pub fn spawn_limited(
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+        file_blocks: Option<u64>,
+    ) -> Result<(Child, String, Arc<Mutex<String>>), String> {
+        let bin = env!("CARGO_BIN_EXE_keynest");
+        let mut cmd = match file_blocks {
+            None => Command::new(bin),
+            Some(blocks) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!(
+                        "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+                    ))
+                    .arg(bin);
+                sh
+            }
+        };
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env("RUST_LOG", "info")
@@ -168,6 +196,33 @@ impl TestServer {
     }
 
     /// Stop (gracefully, or with SIGKILL) and start again on the same data dir.
+    /// A server on a fresh data dir under a file-size limit (see `spawn_limited`).
+    pub fn start_with_file_limit(blocks: u64) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match Self::spawn_limited(dir.path(), &[], Some(blocks)) {
+            Ok((child, base, log)) => TestServer::from_parts(child, base, dir, log),
+            Err(log) => panic!("server did not start; its log:\n{log}"),
+        }
+    }
+
+    /// Wait for the server to exit on its own, up to `limit`; its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let end = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < end {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Start a new server, without limits, on this one's data dir (this one must have exited).
+    pub fn start_again(mut self) -> TestServer {
+        let dir = self.dir.take().expect("dir");
+        Self::start_in(dir, &[])
+    }
+
     pub fn restart(mut self, graceful: bool) -> TestServer {
         if graceful {
             assert!(self.terminate().success(), "graceful stop exits 0");
@@ -180,6 +235,25 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// A JSON POST that may find the server gone: `None` when the connection fails.
+    pub fn try_post(&self, path: &str, token: Option<&str>, body: Value) -> Option<Resp> {
+        let mut req = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        let resp = req.send(body.to_string().as_bytes()).ok()?;
+        Some(Self::finish(Ok(resp)))
+    }
+
+    /// A GET that may find the server gone.
+    pub fn try_get(&self, path: &str) -> Option<Resp> {
+        let resp = self.agent.get(self.url(path)).call().ok()?;
+        Some(Self::finish(Ok(resp)))
     }
 
     fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {

@@ -9,6 +9,7 @@ mod cli;
 mod connections;
 mod durability;
 mod errors;
+mod full_disk;
 mod helpers;
 mod hostile_imports;
 mod lost_access;

@@ -188,8 +188,10 @@ impl Store {
 
     // ---- the backend: the only methods that touch sled ----
 
+    /// Reads, like writes, are refused once the store has failed, and a read error fails it.
     pub fn get_raw(&self, key: &[u8]) -> DomainResult<Option<sled::IVec>> {
-        Ok(self.db.get(key)?)
+        self.check()?;
+        self.db.get(key).map_err(|e| self.fail(e, false))
     }
 
     /// (whole key, raw value) pairs under `prefix`, in key order (`.rev()` for the reverse).
@@ -197,9 +199,17 @@ impl Store {
         &self,
         prefix: &[u8],
     ) -> impl DoubleEndedIterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
-        self.db
-            .scan_prefix(prefix)
-            .map(|r| r.map_err(DomainError::from))
+        // Once failed: only the refusal, in either direction.
+        let (refused, scan) = match self.check() {
+            Ok(()) => (None, Some(self.db.scan_prefix(prefix))),
+            Err(e) => (Some(Err(e)), None),
+        };
+        let store = self.clone();
+        let rows = scan
+            .into_iter()
+            .flatten()
+            .map(move |r| r.map_err(|e| store.fail(e, false)));
+        refused.into_iter().chain(rows)
     }
 
     /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a

@@ -45,6 +45,11 @@ pub enum Command {
         /// Keep variables the command already inherits instead of overriding them.
         #[arg(long)]
         no_override: bool,
+        /// Also apply this variable from the server although its name could take over the
+        /// command (PATH, LD_*, DYLD_*, BASH_ENV, PYTHONPATH, NODE_OPTIONS, KEYNEST_TOKEN, ...;
+        /// withheld with a warning otherwise). Repeat it, or separate names with commas.
+        #[arg(long, value_name = "NAME", value_delimiter = ',')]
+        allow_unsafe_env: Vec<String>,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true)]
         command: Vec<String>,

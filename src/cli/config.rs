@@ -1,6 +1,8 @@
 //! The client's settings: `$XDG_CONFIG_HOME/keynest/config.toml` (else
 //! `~/.config/keynest/config.toml`), written 0600, with `KEYNEST_URL` and `KEYNEST_TOKEN`
-//! taking precedence (CI sets a service token that way).
+//! taking precedence (CI sets a service token that way). The names of those variables live here,
+//! in `CLIENT_VARS`, because `keynest run` must know every one of them to keep them from the
+//! program it starts.
 
 use crate::cli::CliError;
 use keynest_actors::crypto::{write_private, IfExists};
@@ -8,6 +10,16 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8000";
+
+const URL_VAR: &str = "KEYNEST_URL";
+const TOKEN_VAR: &str = "KEYNEST_TOKEN";
+
+/// Every environment variable the client reads for its own credential and settings. They are the
+/// client's, not the program's: `keynest run` removes them from the command's environment, and a
+/// variable from the server with one of these names is withheld like `PATH` (a command that runs
+/// `keynest` again would otherwise send the user's token to a URL chosen by whoever wrote the
+/// environment). A new `KEYNEST_*` setting read in `resolve` belongs in this list.
+pub const CLIENT_VARS: [&str; 2] = [URL_VAR, TOKEN_VAR];
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ClientConfig {
@@ -62,10 +74,10 @@ pub fn resolve() -> Result<Resolved, CliError> {
     let file = load()?;
     let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
     Ok(Resolved {
-        url: env("KEYNEST_URL")
+        url: env(URL_VAR)
             .or(file.url)
             .unwrap_or_else(|| DEFAULT_URL.to_string()),
-        token: env("KEYNEST_TOKEN").or(file.token),
+        token: env(TOKEN_VAR).or(file.token),
     })
 }
 

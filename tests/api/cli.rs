@@ -471,3 +471,100 @@ fn run_forwards_sigterm_to_the_child() {
     assert_eq!(rest.trim(), "got-term", "the child got SIGTERM");
     assert_eq!(status.code(), Some(3), "and its exit code is ours");
 }
+
+/// The command's environment as `env` prints it, one `NAME=value` a line.
+fn child_env(o: &Out) -> std::collections::BTreeMap<String, String> {
+    o.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn run_keeps_the_clients_token_and_takeover_variables_from_the_command() {
+    let s = TestServer::start();
+    let (u, _, env) = s.user_with_env("runenv");
+    let own_path = std::env::var("PATH").unwrap_or_default();
+    let own_preload = std::env::var("LD_PRELOAD").ok();
+    let server_path = format!("/keynest-server-path:{own_path}");
+    s.var(&u, env, "PATH", &server_path);
+    s.var(&u, env, "LD_PRELOAD", "");
+    s.var(&u, env, "KEYNEST_URL", "http://attacker.invalid");
+    s.var(&u, env, "API_KEY", "ordinary");
+    let home = tempfile::tempdir().expect("home");
+    let vars = [
+        ("KEYNEST_URL", s.base.as_str()),
+        ("KEYNEST_TOKEN", u.token.as_str()),
+    ];
+    let e = env.to_string();
+    let run = |allow: &[&str]| {
+        let mut args = vec!["run", "--environment-id", &e];
+        for a in allow {
+            args.extend(["--allow-unsafe-env", *a]);
+        }
+        args.extend(["--", "env"]);
+        ok(kn(home.path(), &args, None, &vars))
+    };
+
+    let plain = run(&[]);
+    let got = child_env(&plain);
+    assert!(
+        !plain.stdout.contains(&u.token) && !got.contains_key("KEYNEST_TOKEN"),
+        "the client's token stays with the client: {}",
+        plain.stdout
+    );
+    assert!(
+        !got.contains_key("KEYNEST_URL"),
+        "neither the client's URL nor the server's: {}",
+        plain.stdout
+    );
+    assert_eq!(got.get("PATH"), Some(&own_path), "the client's own PATH");
+    assert_eq!(
+        got.get("LD_PRELOAD"),
+        own_preload.as_ref(),
+        "LD_PRELOAD withheld"
+    );
+    assert_eq!(got.get("API_KEY").map(String::as_str), Some("ordinary"));
+    let warning = plain.stderr.trim_end();
+    assert_eq!(warning.lines().count(), 1, "one warning line: {warning}");
+    assert!(
+        warning.starts_with("warning:")
+            && ["KEYNEST_URL", "LD_PRELOAD", "PATH", "--allow-unsafe-env"]
+                .iter()
+                .all(|w| warning.contains(w)),
+        "names what it withheld and how to pass it: {warning}"
+    );
+    assert!(
+        !warning.contains("keynest-server-path") && !warning.contains("attacker.invalid"),
+        "names, never values: {warning}"
+    );
+
+    // Positive control: a name the flag gives is applied, and only that one.
+    let one = run(&["PATH"]);
+    let got = child_env(&one);
+    assert_eq!(
+        got.get("PATH"),
+        Some(&server_path),
+        "PATH applied when asked"
+    );
+    assert_eq!(got.get("LD_PRELOAD"), own_preload.as_ref());
+    assert!(
+        one.stderr.contains("LD_PRELOAD") && !one.stderr.contains("PATH"),
+        "{}",
+        one.stderr
+    );
+    let all = run(&["PATH,LD_PRELOAD", "KEYNEST_URL"]);
+    let got = child_env(&all);
+    assert_eq!(got.get("PATH"), Some(&server_path));
+    assert_eq!(got.get("LD_PRELOAD").map(String::as_str), Some(""));
+    assert_eq!(
+        got.get("KEYNEST_URL").map(String::as_str),
+        Some("http://attacker.invalid")
+    );
+    assert!(
+        !got.contains_key("KEYNEST_TOKEN"),
+        "the client's own token is never passed"
+    );
+    assert_eq!(all.stderr, "", "nothing withheld, no warning");
+}

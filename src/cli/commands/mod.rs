@@ -35,10 +35,11 @@ pub fn execute(cmd: Command) -> Result<i32, CliError> {
         Command::Run {
             environment_id,
             no_override,
+            allow_unsafe_env,
             command,
         } => {
             let vars = vars::fetch_values(&client()?, environment_id)?;
-            run::run(vars, !no_override, &command)
+            run::run(vars, !no_override, &allow_unsafe_env, &command)
         }
     }
 }

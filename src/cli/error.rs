@@ -1,7 +1,11 @@
 //! How a client command fails: one line for stderr and the process exit code. The codes are part
 //! of the interface (`keynest --help` lists them, scripts and CI test them), so they are named
 //! once, in `Exit`, and every failure picks one by name.
+//!
+//! A message often carries the server's words (an error envelope's details, a name), so `new`
+//! escapes its control characters once, here, for every error the client prints.
 
+use crate::cli::output::escape;
 use std::process::ExitCode;
 
 /// The exit code of a failed command (0 is success; `keynest run` passes its child's code).
@@ -34,9 +38,10 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(code: Exit, message: impl Into<String>) -> Self {
+        let message = message.into();
         CliError {
             code,
-            message: message.into(),
+            message: escape(&message).into_owned(),
         }
     }
     pub fn refused(m: impl Into<String>) -> Self {
@@ -53,5 +58,18 @@ impl CliError {
     }
     pub fn server(m: impl Into<String>) -> Self {
         Self::new(Exit::Server, m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CliError;
+
+    #[test]
+    fn a_message_with_the_servers_escape_is_shown_escaped() {
+        let e = CliError::refused("name: \u{1b}]52;c;ZXZpbA==\u{7} is taken");
+        assert_eq!(e.message, "name: \\u{1b}]52;c;ZXZpbA==\\u{7} is taken");
+        // Positive control: an ordinary message is kept as written.
+        assert_eq!(CliError::refused("key: bad").message, "key: bad");
     }
 }

@@ -568,3 +568,160 @@ fn run_keeps_the_clients_token_and_takeover_variables_from_the_command() {
     );
     assert_eq!(all.stderr, "", "nothing withheld, no warning");
 }
+
+/// Everything in server text a terminal could act on, as the CLI test's idea of "raw": C0 controls
+/// (a table pads with spaces, so only the line ends are allowed), DEL, C1 (U+0080-U+009F, which
+/// UTF-8 writes as C2 80..C2 9F) and U+2028/U+2029. On valid UTF-8 this is the byte check.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c < ' ' && c != '\n')
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(c, '\u{2028}' | '\u{2029}')
+        })
+        .collect()
+}
+
+/// OSC 52 (write the clipboard), then CR, a line separator, an 8-bit CSI, NEL and DEL.
+const EVIL: &str = "\u{1b}]52;c;ZXZpbA==\u{7}\r\u{2028}\u{9b}2J\u{85}\u{7f}";
+const EVIL_SHOWN: &str = "\\u{1b}]52;c;ZXZpbA==\\u{7}\\r\\u{2028}\\u{9b}2J\\u{85}\\u{7f}";
+
+#[test]
+fn server_text_is_printed_with_control_characters_escaped() {
+    let s = TestServer::start();
+    let u = s.register("ctl");
+    let created = |path: &str, body: Value| {
+        s.post(path, Some(&u.token), body).expect(201)["id"]
+            .as_u64()
+            .expect("id")
+    };
+    let org = created(
+        "/api/organizations/",
+        json!({"name": format!("org{EVIL}"), "description": format!("about{EVIL}")}),
+    );
+    created(
+        "/api/organizations/",
+        json!({"name": "Café Ops — plain", "description": "nothing odd"}),
+    );
+    let project = created(
+        "/api/projects/",
+        json!({"name": format!("proj{EVIL}"), "organization": org, "description": EVIL}),
+    );
+    let env = created(
+        "/api/environments/",
+        json!({"name": format!("env{EVIL}"), "project": project, "environment_type": "development"}),
+    );
+    let home = tempfile::tempdir().expect("home");
+    let h = home.path();
+    let vars = [
+        ("KEYNEST_URL", s.base.as_str()),
+        ("KEYNEST_TOKEN", u.token.as_str()),
+    ];
+    let (o, p) = (org.to_string(), project.to_string());
+    // (what, arguments, the escaped name that must show)
+    let tables = [
+        (
+            "orgs list",
+            vec!["orgs", "list"],
+            format!("org{EVIL_SHOWN}"),
+        ),
+        (
+            "projects list",
+            vec!["projects", "list", "--organization", &o],
+            format!("proj{EVIL_SHOWN}"),
+        ),
+        (
+            "projects list, organization column",
+            vec!["projects", "list", "--organization", &o],
+            format!("org{EVIL_SHOWN}"),
+        ),
+        (
+            "envs list",
+            vec!["envs", "list", "--project", &p],
+            format!("env{EVIL_SHOWN}"),
+        ),
+    ];
+    for (what, args, shown) in tables {
+        let out = ok(kn(h, &args, None, &vars));
+        assert_eq!(raw_controls(&out.stdout), [], "{what}: {:?}", out.stdout);
+        assert!(
+            out.stdout.lines().any(|row| row.contains(&shown)),
+            "{what}: shown escaped, on one row: {}",
+            out.stdout
+        );
+    }
+    // Positive control: a name with nothing to escape prints as it is.
+    let orgs = ok(kn(h, &["orgs", "list"], None, &vars)).stdout;
+    assert!(orgs.contains("Café Ops — plain"), "{orgs}");
+
+    // --json: still JSON (every control written as a JSON escape), and it reads back exactly.
+    for (what, args, field, name) in [
+        (
+            "orgs",
+            vec!["orgs", "list", "--json"],
+            "description",
+            format!("about{EVIL}"),
+        ),
+        (
+            "projects",
+            vec!["projects", "list", "--organization", &o, "--json"],
+            "description",
+            EVIL.to_string(),
+        ),
+        (
+            "envs",
+            vec!["envs", "list", "--project", &p, "--json"],
+            "name",
+            format!("env{EVIL}"),
+        ),
+    ] {
+        let out = ok(kn(h, &args, None, &vars)).stdout;
+        assert_eq!(raw_controls(&out), [], "{what} --json: {out:?}");
+        let items: Value = serde_json::from_str(&out).expect("json");
+        assert!(
+            items
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|i| i[field] == name.as_str()),
+            "{what} --json keeps the exact text: {out}"
+        );
+    }
+
+    // stderr too: an import failure names the file's key as the server echoes it.
+    let file = h.join("bad.json");
+    let data = json!({format!("BAD{EVIL}"): "x", "GOOD": "y"}).to_string();
+    std::fs::write(&file, data).expect("write");
+    let e = env.to_string();
+    let import = ok(kn(
+        h,
+        &[
+            "env",
+            "import",
+            "--environment-id",
+            &e,
+            "--file",
+            file.to_str().expect("path"),
+        ],
+        None,
+        &vars,
+    ));
+    assert!(import.stdout.contains("imported 1"), "{}", import.stdout);
+    assert_eq!(raw_controls(&import.stderr), [], "{:?}", import.stderr);
+    assert!(
+        import.stderr.contains(&format!("BAD{EVIL_SHOWN}")),
+        "{}",
+        import.stderr
+    );
+
+    // A value is the user's own, not display text: `vars get` hands it over byte for byte.
+    s.var(&u, env, "RAW", &format!("line1\nline2{EVIL}"));
+    let got = ok(kn(
+        h,
+        &["vars", "get", "RAW", "--environment-id", &e],
+        None,
+        &vars,
+    ))
+    .stdout;
+    assert_eq!(got, format!("line1\nline2{EVIL}"));
+}

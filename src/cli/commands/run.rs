@@ -14,6 +14,7 @@
 //! `EDITOR`) are left to the program that reads them.
 
 use crate::cli::config::CLIENT_VARS;
+use crate::cli::output::escape;
 use crate::cli::CliError;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -107,7 +108,7 @@ pub fn run(
         eprintln!(
             "warning: not passing {} from the server: a variable of that name could take over \
              the command (--allow-unsafe-env NAME passes one)",
-            withheld.join(", ")
+            escape(&withheld.join(", "))
         );
     }
     drop(vars);

@@ -4,6 +4,7 @@
 use super::client;
 use crate::cli::args::ConfigCommand;
 use crate::cli::client::Client;
+use crate::cli::output::escape;
 use crate::cli::{config, CliError, Exit};
 use serde_json::json;
 use std::io::{Read, Write};
@@ -59,8 +60,8 @@ pub fn login(
     let path = config::save(&file)?;
     eprintln!(
         "Logged in to {} as {} (token saved in {})",
-        c.base(),
-        answer["user"]["email"].as_str().unwrap_or(&email),
+        escape(c.base()),
+        escape(answer["user"]["email"].as_str().unwrap_or(&email)),
         path.display()
     );
     Ok(0)

@@ -5,7 +5,7 @@
 use super::client;
 use crate::cli::args::EnvCommand;
 use crate::cli::client::Client;
-use crate::cli::output::with_progress;
+use crate::cli::output::{escape, with_progress};
 use crate::cli::CliError;
 use keynest_actors::crypto::{write_private, IfExists};
 use keynest_actors::formats::Format;
@@ -48,6 +48,8 @@ fn export(
             eprintln!("wrote {}", file.display());
         }
         None => {
+            // Byte-exact like the file, not `output::escape`d: it is the values themselves, for a
+            // redirect or a pipe, not display text.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
@@ -76,20 +78,23 @@ fn import(c: &Client, environment_id: u64, file: &Path, overwrite: bool) -> Resu
         )
     })?;
     let s = &answer["summary"];
-    println!(
+    let summary = format!(
         "imported {}, updated {}, skipped {}, failed {} (total {})",
         s["imported"], s["updated"], s["skipped"], s["failed"], s["total_variables"]
     );
+    println!("{}", escape(&summary));
     for f in answer["failed_imports"].as_array().into_iter().flatten() {
         let at = f["line"]
             .as_u64()
             .map(|l| format!("line {l}"))
             .or(f["key"].as_str().map(|k| format!("key {k}")));
-        eprintln!(
+        // The key is the file's, echoed by the server: an ESC in a JSON key reaches here.
+        let failure = format!(
             "  {}: {}",
             at.unwrap_or_default(),
             f["reason"].as_str().unwrap_or_default()
         );
+        eprintln!("{}", escape(&failure));
     }
     Ok(0)
 }

@@ -36,6 +36,8 @@ pub fn execute(cmd: VarsCommand) -> Result<i32, CliError> {
                     "variable {key} not found in environment {environment_id}"
                 ))
             })?;
+            // Byte-exact, not `output::escape`d: this is the user's own value for
+            // `$(keynest vars get KEY)`, and an escaped value would be a different value.
             let mut out = std::io::stdout();
             let _ = out.write_all(value.as_bytes());
             if out.is_terminal() {

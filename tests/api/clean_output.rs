@@ -83,3 +83,38 @@ fn page_links_never_follow_the_clients_host_headers() {
         Some(format!("https://keynest.example.com{path}?page=2").as_str())
     );
 }
+
+#[test]
+fn export_header_comments_cannot_be_broken_out_of_by_a_name() {
+    let s = TestServer::start();
+    let u = s.register("header");
+    let t = Some(u.token.as_str());
+    let hostile =
+        "web\u{2028}NODE_OPTIONS=--require /tmp/x\u{2029}A=1\u{85}B=2\rC=3\u{1b}]52;c;eA==\u{7}";
+    let project = s.project(&u, u.org, "plain");
+    s.patch(
+        &format!("/api/projects/{project}/"),
+        t,
+        json!({"name": hostile}),
+    )
+    .expect(200);
+    let env = s.env(&u, project, "production");
+    s.var(&u, env, "REAL", "value");
+    let r = s.get(&format!("/api/environments/{env}/export/"), t);
+    assert_eq!(r.status, 200);
+    let text = r.text;
+    for bad in ['\u{2028}', '\u{2029}', '\u{85}', '\r', '\u{1b}', '\u{7}'] {
+        assert!(!text.contains(bad), "{bad:?} in {text:?}");
+    }
+    // Every line is a comment, blank, or the one real variable.
+    let assignments: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(assignments, vec!["REAL=value"], "{text}");
+    // Positive control: the name is still there, made one line.
+    assert!(
+        text.contains("# Project: web NODE_OPTIONS=--require /tmp/x A=1 B=2 C=3"),
+        "{text}"
+    );
+}

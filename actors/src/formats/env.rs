@@ -218,9 +218,20 @@ pub fn render_env(header: &ExportHeader, vars: &[(String, String)]) -> String {
     out
 }
 
-/// Names go into comment lines: a newline in one must not start a new (parsed) line.
+/// Names go into comment lines: nothing in one may end the comment. Besides CR and LF, some
+/// parsers end a line at U+2028, U+2029 or U+0085 (Node's dotenv read an injected
+/// `NODE_OPTIONS=` from a project name that way), so every control character and both
+/// separators become a space.
 fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -57,6 +57,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .configure(http::configure)
             .default_service(web::to(no_route))
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+            // Innermost of the request's checks: only a request past the connection guard and
+            // the rate limits gets its body read for an Idempotency-Key.
+            .wrap(actix_web::middleware::from_fn(
+                http::idempotency::middleware,
+            ))
             .wrap_fn(|req, srv| {
                 let decision = ratelimit::decide(req.request());
                 let call = match decision.filter(|d| !d.allowed) {

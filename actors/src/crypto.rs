@@ -35,6 +35,16 @@ pub fn hash_token(token: &str) -> TokenHash {
     sha2::Sha256::digest(token.as_bytes()).into()
 }
 
+/// SHA-256 of the concatenation of `parts`.
+pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// A stored token hash read back from an index value.
 pub fn token_hash_from(bytes: &[u8]) -> DomainResult<TokenHash> {
     bytes
@@ -226,6 +236,7 @@ impl fmt::Debug for Keyring {
 
 const CHECK_AAD: &[u8] = b"keynest/check/v1";
 const CHECK_PLAINTEXT: &[u8] = b"keynest master key check";
+const RECORDS_KEY_AAD: &[u8] = b"keynest/records-key/v1";
 
 impl Keyring {
     pub fn new(master: &MasterKey) -> Keyring {
@@ -256,6 +267,23 @@ impl Keyring {
         random_bytes(&mut bytes[..])?;
         let sealed = self.kek.seal(&bytes[..], &Self::dek_aad(org, version))?;
         Ok((sealed, DataKey::from_bytes(org, version, &bytes)))
+    }
+
+    /// The key that seals kept answers (`idempotency`), new: sealed (to store) and open.
+    pub fn new_records_key(&self) -> DomainResult<(Vec<u8>, DataKey)> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        random_bytes(&mut bytes[..])?;
+        let sealed = self.kek.seal(&bytes[..], RECORDS_KEY_AAD)?;
+        Ok((sealed, DataKey::from_bytes(OrgId(0), 0, &bytes)))
+    }
+
+    pub fn open_records_key(&self, sealed: &[u8]) -> DomainResult<DataKey> {
+        let bytes = self.kek.open(sealed, RECORDS_KEY_AAD)?;
+        let arr: &[u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| DomainError::Internal("the records key has the wrong length".into()))?;
+        Ok(DataKey::from_bytes(OrgId(0), 0, arr))
     }
 
     pub fn open_data_key(&self, org: OrgId, version: u32, sealed: &[u8]) -> DomainResult<DataKey> {
@@ -315,6 +343,18 @@ impl DataKey {
 
     pub fn version(&self) -> u32 {
         self.key.version
+    }
+
+    /// Seal a record that is not a variable's value (a kept answer), bound to `aad`. Callers
+    /// give an `aad` that starts with its own `kn/<kind>/` label, so it can never be taken for
+    /// a value's (`kn/val/1`).
+    pub fn seal_bytes(&self, aad: &[u8], plaintext: &[u8]) -> DomainResult<Vec<u8>> {
+        debug_assert!(!aad.starts_with(b"kn/val/"));
+        self.key.seal(plaintext, aad)
+    }
+
+    pub fn open_bytes(&self, aad: &[u8], blob: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>> {
+        self.key.open(blob, aad)
     }
 
     pub fn seal(&self, slot: ValueSlot, plaintext: &str) -> DomainResult<Vec<u8>> {

@@ -5,8 +5,9 @@
 
 use crate::accounts::{AccountsActor, Tokens};
 use crate::audit::{self, AuditActor};
-use crate::crypto::{Keyring, MasterKey};
+use crate::crypto::{DataKey, Keyring, MasterKey};
 use crate::error::{DomainError, DomainResult};
+use crate::idempotency;
 use crate::input::NewOrg;
 use crate::model::*;
 use crate::org::{self, service_tokens, OrgActor, Route, Routed};
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub struct Keynest {
     store: Store,
     keyring: Arc<Keyring>,
+    records: Arc<DataKey>,
     tokens: Arc<Tokens>,
     registry: Arc<Registry>,
     accounts: Addr<AccountsActor>,
@@ -55,8 +57,14 @@ impl Keynest {
                 store.flush_blocking().map_err(|e| e.to_string())?;
             }
         }
+        let records = Arc::new(Self::records_key(&store, &keyring).map_err(|e| e.to_string())?);
         let tokens = Arc::new(Tokens::new(store.clone()));
-        let registry = Arc::new(Registry::new(store.clone(), keyring.clone(), workers));
+        let registry = Arc::new(Registry::new(
+            store.clone(),
+            keyring.clone(),
+            records.clone(),
+            workers,
+        ));
         let accounts_actor = AccountsActor::new(store.clone(), keyring.clone(), tokens.clone())
             .map_err(|e| e.to_string())?;
         let accounts =
@@ -68,11 +76,25 @@ impl Keynest {
         Ok(Keynest {
             store,
             keyring,
+            records,
             tokens,
             registry,
             accounts,
             audit,
         })
+    }
+
+    /// The key that seals kept answers, made on the first start that needs it.
+    fn records_key(store: &Store, keyring: &Keyring) -> DomainResult<DataKey> {
+        if let Some(sealed) = store.get_raw(keys::RECORDS_KEY)? {
+            return keyring.open_records_key(&sealed);
+        }
+        let (sealed, key) = keyring.new_records_key()?;
+        let mut c = Changes::new();
+        c.put_raw(keys::RECORDS_KEY.to_vec(), sealed);
+        store.apply(c)?;
+        store.flush_blocking()?;
+        Ok(key)
     }
 
     pub fn tokens(&self) -> &Tokens {
@@ -176,11 +198,20 @@ impl Keynest {
             .ok_or(DomainError::Unauthorized("Invalid token.".into()))
     }
 
+    /// A new organization; with an `Idempotency-Key` already answered, the organization that
+    /// request made. (A new organization has no actor yet: its first records are written here.)
     pub async fn create_org(&self, caller: Caller, input: NewOrg) -> DomainResult<OrgView> {
-        let user = self
-            .store
-            .user(caller.user)?
-            .ok_or(DomainError::Unauthorized("Invalid token.".into()))?;
+        let invalid = || DomainError::Unauthorized("Invalid token.".into());
+        if let Some(hash) = &caller.session {
+            // Logged out while the request was arriving: as the organization actors check.
+            if !self.store.contains(&keys::token(hash))? {
+                return Err(invalid());
+            }
+        }
+        if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
+            return self.ask(org::GetOrganization { caller, org }).await;
+        }
+        let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
         let mut c = Changes::new();
         let org = org::new_org(
             &self.store,
@@ -190,6 +221,7 @@ impl Keynest {
             input,
             caller.ip.clone(),
         )?;
+        idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
         self.store.apply(c)?;
         self.store.flush().await?;
         let msg = org::GetOrganization {

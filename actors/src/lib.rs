@@ -1,6 +1,6 @@
 //! KeyNest's domain: the organization actors, accounts, audit, the store and the keyring.
 //! This crate knows nothing of HTTP. It reads bottom-up, each layer using only those before it:
-//! `model`, `error`, `page` -> `crypto`, `store`, `formats` -> `input` -> `audit` -> `org` (one
+//! `model`, `error`, `page` -> `crypto`, `store`, `formats` -> `input` -> `audit`, `idempotency` -> `org` (one
 //! actor per organization) -> `registry` -> `accounts` -> `keynest` (the facade the server holds).
 //! `tests/layers.rs` fails the build's tests on an import against that order.
 #![forbid(unsafe_code)]
@@ -10,6 +10,7 @@ pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod formats;
+pub mod idempotency;
 pub mod input;
 pub mod keynest;
 pub mod model;

@@ -2,7 +2,7 @@
 //! Organization actors are spread over one arbiter per core; an organization always lands on the
 //! same one.
 
-use crate::crypto::Keyring;
+use crate::crypto::{DataKey, Keyring};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::org::{OrgActor, OrgReader};
@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub struct Registry {
     store: Store,
     keyring: Arc<Keyring>,
+    records: Arc<DataKey>,
     arbiters: Vec<ArbiterHandle>,
     actors: DashMap<OrgId, Addr<OrgActor>>,
     readers: DashMap<OrgId, OrgReader>,
@@ -21,13 +22,19 @@ pub struct Registry {
 
 impl Registry {
     /// Must be called inside a running actix System.
-    pub fn new(store: Store, keyring: Arc<Keyring>, workers: usize) -> Registry {
+    pub fn new(
+        store: Store,
+        keyring: Arc<Keyring>,
+        records: Arc<DataKey>,
+        workers: usize,
+    ) -> Registry {
         let arbiters = (0..workers.max(1))
             .map(|_| Arbiter::new().handle())
             .collect();
         Registry {
             store,
             keyring,
+            records,
             arbiters,
             actors: DashMap::new(),
             readers: DashMap::new(),
@@ -64,7 +71,7 @@ impl Registry {
         let reader = self
             .readers
             .entry(org)
-            .or_insert_with(|| OrgReader::new(org, self.store.clone(), deks))
+            .or_insert_with(|| OrgReader::new(org, self.store.clone(), deks, self.records.clone()))
             .clone();
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];

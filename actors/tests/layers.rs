@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["model", "error", "page"],
     &["crypto", "store"],
     &["input"],
-    &["audit", "formats", "dotenv"],
+    &["audit", "formats", "idempotency"],
     &["org"],
     &["registry"],
     &["accounts"],

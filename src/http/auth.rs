@@ -8,7 +8,7 @@ use crate::http::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use keynest_actors::crypto::TokenHash;
-use keynest_actors::model::{Caller, UserId};
+use keynest_actors::model::{Caller, Idempotency, UserId};
 use keynest_actors::org::service_tokens::{self, Refused};
 use std::future::{ready, Ready};
 use std::net::IpAddr;
@@ -96,13 +96,22 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(identify(req).and_then(|(caller, token)| match token {
-            Some(token) => Ok(Authenticated { caller, token }),
+            Some(token) => Ok(Authenticated {
+                caller: with_idempotency(req, caller),
+                token,
+            }),
             None => Err(ApiError::new(
                 ErrorCode::PermissionDenied,
                 "A service token can only read and write the variables of its environment.",
             )),
         }))
     }
+}
+
+/// The caller, with the request's `Idempotency-Key` (see `http::idempotency`), if it had one.
+fn with_idempotency(req: &HttpRequest, mut caller: Caller) -> Caller {
+    caller.idempotency = req.extensions().get::<Idempotency>().copied();
+    caller
 }
 
 /// A user or a service token: for the routes a service token may use (its environment's
@@ -114,7 +123,7 @@ impl FromRequest for AnyCaller {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(identify(req).map(|(caller, _)| AnyCaller(caller)))
+        ready(identify(req).map(|(caller, _)| AnyCaller(with_idempotency(req, caller))))
     }
 }
 

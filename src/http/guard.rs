@@ -94,9 +94,12 @@ impl Stream for Deadline {
     }
 }
 
+/// A request body as a stream of chunks (what `Payload` takes).
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
+
 /// `payload`, cut off `limit` from now.
 pub fn with_deadline(payload: Payload, limit: Duration) -> Payload {
-    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline {
+    let stream: BodyStream = Box::pin(Deadline {
         inner: payload,
         sleep: Box::pin(tokio::time::sleep(limit)),
         expired: false,

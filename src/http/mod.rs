@@ -9,6 +9,7 @@ pub mod environments;
 pub mod error;
 pub mod guard;
 pub mod health;
+pub mod idempotency;
 pub mod members;
 pub mod organizations;
 pub mod pagination;

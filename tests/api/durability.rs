@@ -50,7 +50,7 @@ fn kill_9_right_after_a_201_loses_nothing() {
     );
 }
 
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
         let path = entry.path();

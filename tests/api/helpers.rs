@@ -250,6 +250,26 @@ impl TestServer {
         Some(Self::finish(Ok(resp)))
     }
 
+    /// As `try_post`, with an `Idempotency-Key`.
+    pub fn try_post_keyed(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: &str,
+        body: Value,
+    ) -> Option<Resp> {
+        let mut req = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        let resp = req.send(body.to_string().as_bytes()).ok()?;
+        Some(Self::finish(Ok(resp)))
+    }
+
     /// A GET that may find the server gone.
     pub fn try_get(&self, path: &str) -> Option<Resp> {
         let resp = self.agent.get(self.url(path)).call().ok()?;

@@ -12,6 +12,7 @@ mod errors;
 mod full_disk;
 mod helpers;
 mod hostile_imports;
+mod idempotency;
 mod lost_access;
 mod ratelimit;
 mod resources;

@@ -57,6 +57,17 @@ pub struct Caller {
     /// made, so a logout ends requests already in flight too. `None` for callers made without a
     /// request (seeding, tests).
     pub session: Option<[u8; 32]>,
+    /// The request's `Idempotency-Key`, if it had one: its first outcome is kept with the change
+    /// and answered again to a retry.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// An `Idempotency-Key` (hashed) and a fingerprint of the request that carried it, so that the
+/// same key sent with another request is refused rather than answered with the first outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: [u8; 32],
+    pub fingerprint: [u8; 32],
 }
 
 impl Caller {
@@ -66,6 +77,7 @@ impl Caller {
             ip,
             service: None,
             session: None,
+            idempotency: None,
         }
     }
 

@@ -27,6 +27,13 @@ impl fmt::Debug for SecretValue {
     }
 }
 
+/// Read back from a sealed record (an idempotent answer kept to be replayed).
+impl<'de> serde::Deserialize<'de> for SecretValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(SecretValue::new)
+    }
+}
+
 impl Serialize for SecretValue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

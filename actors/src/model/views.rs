@@ -7,7 +7,7 @@ use super::{
     AuditEntry, AuditId, EnvId, EnvironmentType, Membership, OrgId, ProjectId, Role, SecretValue,
     ServiceAccess, ServiceTokenId, Ts, User, UserId, VarId,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +53,7 @@ impl From<&User> for ProfileView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrgView {
     pub id: OrgId,
     pub name: String,
@@ -65,7 +65,7 @@ pub struct OrgView {
     pub user_role: Role,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectView {
     pub id: ProjectId,
     pub name: String,
@@ -78,7 +78,7 @@ pub struct ProjectView {
     pub environment_count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvironmentView {
     pub id: EnvId,
     pub name: String,
@@ -92,7 +92,7 @@ pub struct EnvironmentView {
     pub variable_count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VariableView {
     pub id: VarId,
     pub key: String,
@@ -106,7 +106,7 @@ pub struct VariableView {
     pub created_by_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemberView {
     pub id: UserId,
     pub username: String,
@@ -160,7 +160,7 @@ impl From<AuditEntry> for AuditView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceTokenView {
     pub id: ServiceTokenId,
     pub name: String,

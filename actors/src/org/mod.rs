@@ -38,9 +38,11 @@ pub use variables::*;
 
 use crate::audit::{self, Event};
 use crate::error::{DomainError, DomainResult};
+use crate::idempotency;
 use crate::model::*;
 use crate::store::{Changes, Loc, Located};
 use actix::prelude::*;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub struct OrgActor {
@@ -109,12 +111,23 @@ impl OrgActor {
     /// and returns the answer with the event to audit. The batch and its audit entry are applied
     /// atomically here; the future resolves once they are durable. The flush runs on the store's
     /// flush thread and is shared by concurrent writers, so the actor moves on at once.
+    ///
+    /// A request with an `Idempotency-Key` already answered is answered again from what was
+    /// kept, and nothing is applied; otherwise the answer is kept in the same batch.
     fn write<T, F>(&self, caller: &Caller, build: F) -> Durable<T>
     where
-        T: Send + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
         F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
     {
         let store = self.reader.store().clone();
+        let replayed = self
+            .read()
+            .and_then(|r| idempotency::replay::<T>(r.store(), r.records_key(), caller));
+        match replayed {
+            Ok(Some(out)) => return AtomicResponse::new(Box::pin(fut::ready(Ok(out)))),
+            Ok(None) => {}
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        }
         let built = self.read().and_then(|r| {
             let mut tx = Tx {
                 r,
@@ -123,6 +136,7 @@ impl OrgActor {
             let (out, event) = build(&mut tx)?;
             let mut changes = tx.changes;
             record(r, &mut changes, caller, event)?;
+            idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
             Ok((out, changes))
         });
         let applied = built.and_then(|(out, changes)| {

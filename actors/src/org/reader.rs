@@ -22,15 +22,22 @@ pub struct OrgReader {
     store: Store,
     /// Data keys by version; new values are sealed with the newest.
     keys: Arc<BTreeMap<u32, DataKey>>,
+    /// Seals the answers kept for `Idempotency-Key` retries (see `idempotency`).
+    records: Arc<DataKey>,
 }
 
 impl OrgReader {
-    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>) -> Self {
+    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>, records: Arc<DataKey>) -> Self {
         OrgReader {
             id,
             store,
             keys: Arc::new(deks.into_iter().map(|k| (k.version(), k)).collect()),
+            records,
         }
+    }
+
+    pub(crate) fn records_key(&self) -> &DataKey {
+        &self.records
     }
 
     pub fn id(&self) -> OrgId {

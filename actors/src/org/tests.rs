@@ -52,7 +52,8 @@ impl Fixture {
         };
         let org = new_org(&store, &keyring, &mut c, &admin, input, None).expect("org");
         store.apply(c).expect("apply");
-        let registry = Registry::new(store.clone(), keyring, 1);
+        let (_, records) = keyring.new_records_key().expect("records key");
+        let registry = Registry::new(store.clone(), keyring, Arc::new(records), 1);
         Fixture {
             _dir: dir,
             store,

@@ -11,6 +11,7 @@ use actix::prelude::*;
 use std::collections::HashMap;
 
 /// Every variable of an environment, opened, with the names for the export header.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Export {
     pub organization: String,
     pub project: String,
@@ -27,7 +28,7 @@ pub struct ExportEnvironment {
     pub format: &'static str,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportSummary {
     pub imported: usize,
     pub updated: usize,

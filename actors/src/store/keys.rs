@@ -18,11 +18,16 @@
 //! s <env><token id>     -> token hash (an environment's service tokens)
 //! A <org><audit>        -> () (an organization's entries)
 //! Z <user><audit>       -> () (a user's account events)
+//! I <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
+//! J <created><scope><key hash> -> () (kept answers by age, for expiry)
+//! m/records-key         sealed key for kept answers
 //! ```
 
 use crate::model::*;
 
 pub const CHECK: &[u8] = b"m/check";
+/// The key that seals kept answers (idempotency), itself sealed by the master key.
+pub const RECORDS_KEY: &[u8] = b"m/records-key";
 
 fn k(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -120,4 +125,18 @@ pub fn org_audit(o: OrgId) -> Vec<u8> {
 }
 pub fn account_audit(u: UserId) -> Vec<u8> {
     k(b'Z', &[&u.be()])
+}
+
+/// A kept answer: `I <scope (9 bytes: kind + id)><sha256(Idempotency-Key)>`.
+pub fn idem(scope: &[u8; 9], key: &[u8; 32]) -> Vec<u8> {
+    k(b'I', &[scope, key])
+}
+
+/// Kept answers by age, for their expiry: `J <created at (8 bytes)><scope><key hash>`.
+pub fn idem_by_age(created: i64, scope: &[u8; 9], key: &[u8; 32]) -> Vec<u8> {
+    k(b'J', &[&created.to_be_bytes(), scope, key])
+}
+
+pub fn idem_ages() -> Vec<u8> {
+    vec![b'J']
 }

@@ -1,6 +1,9 @@
 use crate::helpers::TestServer;
 use serde_json::json;
 use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
 
 #[test]
 fn a_restart_keeps_users_tokens_records_and_values() {
@@ -168,4 +171,160 @@ fn concurrent_writes_all_land_and_survive_a_crash() {
             .expect(200);
         assert_eq!(list["count"], 80, "environment {target}");
     }
+}
+
+/// What a client has been told about one key, and what it asked last without an answer.
+#[derive(Clone, Debug, PartialEq)]
+enum KeyState {
+    Absent,
+    Holds(String),
+}
+
+#[derive(Default)]
+struct Ledger {
+    /// key -> (environment, id, the acknowledged state, the state an unanswered request would
+    /// leave)
+    keys: std::collections::BTreeMap<String, (u64, Option<u64>, KeyState, Option<KeyState>)>,
+    acknowledged: usize,
+}
+
+/// One writer's mixed writes on its own keys until the server goes away.
+fn write_until_killed(
+    s: &TestServer,
+    token: &str,
+    env: u64,
+    writer: usize,
+    ledger: &Mutex<Ledger>,
+) {
+    let t = Some(token);
+    for round in 0.. {
+        let key = format!("W{writer}_{}", round % 6);
+        let (id, acked) = {
+            let l = ledger.lock().expect("ledger");
+            match l.keys.get(&key) {
+                Some((_, id, state, _)) => (*id, state.clone()),
+                None => (None, KeyState::Absent),
+            }
+        };
+        let value = format!("{key} round {round}");
+        // Create when absent; else change the value, or now and then delete.
+        let (method, path, body, after) = match (&acked, id) {
+            (KeyState::Holds(_), Some(id)) if round % 7 == 3 => (
+                "DELETE",
+                format!("/api/variables/{id}/"),
+                None,
+                KeyState::Absent,
+            ),
+            (KeyState::Holds(_), Some(id)) => (
+                "PATCH",
+                format!("/api/variables/{id}/"),
+                Some(json!({"value": value})),
+                KeyState::Holds(value.clone()),
+            ),
+            _ => (
+                "POST",
+                "/api/variables/".to_string(),
+                Some(json!({"key": key, "value": value, "environment": env})),
+                KeyState::Holds(value.clone()),
+            ),
+        };
+        ledger
+            .lock()
+            .expect("ledger")
+            .keys
+            .insert(key.clone(), (env, id, acked.clone(), Some(after.clone())));
+        let Some(r) = s.try_send(method, &path, t, body) else {
+            return; // killed: the request stays unanswered
+        };
+        assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text);
+        let new_id = match method {
+            "POST" => r.body["id"].as_u64(),
+            "DELETE" => None,
+            _ => id,
+        };
+        let mut l = ledger.lock().expect("ledger");
+        l.keys.insert(key, (env, new_id, after, None));
+        l.acknowledged += 1;
+    }
+}
+
+#[test]
+fn kill_9_again_and_again_under_mixed_writes_loses_no_acknowledged_write() {
+    let mut s = TestServer::start();
+    let (u, _, env) = s.user_with_env("loop");
+    let org2 = s
+        .post(
+            "/api/organizations/",
+            Some(&u.token),
+            json!({"name": "two"}),
+        )
+        .expect(201)["id"]
+        .as_u64()
+        .expect("id");
+    let env2 = s.env(&u, s.project(&u, org2, "p"), "e");
+    let ledger = Mutex::new(Ledger::default());
+    for round in 0..3 {
+        let pid = s.pid().to_string();
+        std::thread::scope(|scope| {
+            for w in 0..8 {
+                let (s, ledger, token) = (&s, &ledger, u.token.as_str());
+                let target = if w % 2 == 0 { env } else { env2 };
+                scope.spawn(move || write_until_killed(s, token, target, w, ledger));
+            }
+            std::thread::sleep(Duration::from_millis(400 + 150 * round));
+            Command::new("kill")
+                .args(["-9", &pid])
+                .status()
+                .expect("kill -9");
+        });
+        s = s.start_again();
+        // Every key holds what its last acknowledged write left, or what its one unanswered
+        // write would have left; never anything else.
+        let mut l = ledger.lock().expect("ledger");
+        let mut present = std::collections::BTreeMap::new();
+        for target in [env, env2] {
+            let list = s
+                .get(
+                    &format!("/api/environments/{target}/variables/?page_size=100"),
+                    Some(&u.token),
+                )
+                .expect(200);
+            for v in list["results"].as_array().expect("results") {
+                let key = v["key"].as_str().expect("key").to_string();
+                let value = v["decrypted_value"].as_str().expect("value").to_string();
+                present.insert(key, (v["id"].as_u64().expect("id"), value));
+            }
+        }
+        for (key, (_, id, acked, inflight)) in l.keys.iter_mut() {
+            let now = match present.get(key) {
+                Some((_, value)) => KeyState::Holds(value.clone()),
+                None => KeyState::Absent,
+            };
+            assert!(
+                now == *acked || Some(&now) == inflight.as_ref(),
+                "round {round}, {key}: told {acked:?}, unanswered {inflight:?}, found {now:?}"
+            );
+            // Carry on from what is there.
+            *id = present.get(key).map(|(id, _)| *id);
+            *acked = now;
+            *inflight = None;
+        }
+        let audited = s
+            .get(
+                "/api/audit-logs/?target_type=variable&page_size=1",
+                Some(&u.token),
+            )
+            .expect(200)["count"]
+            .as_u64()
+            .expect("count") as usize;
+        assert!(
+            audited >= l.acknowledged,
+            "round {round}: {audited} audit entries for {} acknowledged writes",
+            l.acknowledged
+        );
+    }
+    assert!(
+        ledger.lock().expect("ledger").acknowledged > 30,
+        "the writers got going"
+    );
 }

@@ -250,6 +250,41 @@ impl TestServer {
         Some(Self::finish(Ok(resp)))
     }
 
+    /// Any write that may find the server gone: `None` when the connection fails.
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Option<Resp> {
+        let url = self.url(path);
+        let auth = token.map(|t| format!("Token {t}"));
+        let resp = match method {
+            "DELETE" => {
+                let mut req = self.agent.delete(url);
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                req.call()
+            }
+            _ => {
+                let mut req = match method {
+                    "POST" => self.agent.post(url),
+                    "PATCH" => self.agent.patch(url),
+                    other => panic!("no body for {other}"),
+                };
+                req = req.header("Content-Type", "application/json");
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                let body = body.unwrap_or(Value::Null).to_string();
+                req.send(body.as_bytes())
+            }
+        };
+        Some(Self::finish(Ok(resp.ok()?)))
+    }
+
     /// As `try_post`, with an `Idempotency-Key`.
     pub fn try_post_keyed(
         &self,

@@ -111,7 +111,7 @@ fn sweep(store: &Store, changes: &mut Changes, now: Ts) -> DomainResult<()> {
             break;
         }
         changes.del([keys::idem_ages().as_slice(), &rest].concat());
-        changes.del([b"I".as_slice(), tail].concat());
+        changes.del(keys::idem_from_tail(tail));
     }
     Ok(())
 }

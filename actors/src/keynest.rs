@@ -155,8 +155,26 @@ impl Keynest {
         R: Send + 'static,
         OrgActor: Handler<M>,
     {
-        let org = self.owner(msg.route())?;
+        let route = msg.route();
+        let org = self.owner(route)?;
+        if msg.members_only() {
+            self.admit(msg.caller(), org, route)?;
+        }
         self.registry.get(org)?.send(msg).await?
+    }
+
+    /// Turn away a caller who is not a member of `org` (or whose service token is for another
+    /// organization) before its actor is started or woken: an outsider naming ids costs one
+    /// read, and gets exactly the answer a missing id gets. The actor still checks the role.
+    fn admit(&self, caller: &Caller, org: OrgId, route: Route) -> DomainResult<()> {
+        match &caller.service {
+            Some(g) if g.org == org => Ok(()),
+            Some(_) => Err(DomainError::Forbidden(
+                "This service token is for another environment.".into(),
+            )),
+            None if self.store.membership(org, caller.user)?.is_some() => Ok(()),
+            None => Err(DomainError::NotFound(route.what())),
+        }
     }
 
     /// One page of an environment's variables, read on the calling thread (see `reader`) once
@@ -168,6 +186,7 @@ impl Keynest {
         page: PageRequest,
     ) -> DomainResult<Paged<VariableView>> {
         let org = self.owner(Route::Environment(env))?;
+        self.admit(caller, org, Route::Environment(env))?;
         let reader = self.registry.reader(org)?;
         let _durable = self.store.read_durable(org).await?;
         reader.list_variables(caller, env, page)
@@ -176,6 +195,7 @@ impl Keynest {
     /// One variable, read on the calling thread (see `reader`), as `list_variables`.
     pub async fn get_variable(&self, caller: &Caller, id: VarId) -> DomainResult<VariableView> {
         let org = self.owner(Route::Variable(id))?;
+        self.admit(caller, org, Route::Variable(id))?;
         let reader = self.registry.reader(org)?;
         let _durable = self.store.read_durable(org).await?;
         reader.get_variable(caller, id)

@@ -49,10 +49,24 @@ pub struct OrgActor {
     reader: OrgReader,
     /// Set once the organization is deleted: its actor answers `NotFound` until it is dropped.
     deleted: bool,
+    /// When it last handled a message: an actor idle for `IDLE` stops (the registry starts it
+    /// again on the next message), so memory follows the organizations in use.
+    last_active: std::cell::Cell<std::time::Instant>,
 }
+
+/// How long an organization's actor lives without a message.
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Actor for OrgActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(IDLE / 4, |act, ctx| {
+            if act.last_active.get().elapsed() >= IDLE {
+                ctx.stop();
+            }
+        });
+    }
 }
 
 /// What a write handler answers: resolves once the change is durable; the actor takes no other
@@ -94,12 +108,14 @@ impl OrgActor {
         OrgActor {
             reader,
             deleted: false,
+            last_active: std::cell::Cell::new(std::time::Instant::now()),
         }
     }
 
     /// The read side, for handlers that only read. `NotFound` once the organization is deleted;
     /// refused once the store has failed (what is applied may not be durable).
     fn read(&self) -> DomainResult<&OrgReader> {
+        self.last_active.set(std::time::Instant::now());
         self.reader.store().check()?;
         if self.deleted {
             return Err(DomainError::NotFound("organization"));
@@ -186,9 +202,27 @@ pub enum Route {
     Variable(VarId),
 }
 
-/// A message that names the record routing it, so a caller cannot send it by another id.
+impl Route {
+    /// What a client is told was not found.
+    pub fn what(self) -> &'static str {
+        match self {
+            Route::Org(_) => "organization",
+            Route::Project(_) => "project",
+            Route::Environment(_) => "environment",
+            Route::Variable(_) => "variable",
+        }
+    }
+}
+
+/// A message that names the record routing it, so a caller cannot send it by another id, and
+/// who sends it, so that the facade can turn away outsiders before an actor is even started.
 pub trait Routed {
     fn route(&self) -> Route;
+    fn caller(&self) -> &Caller;
+    /// Whether only members (or the organization's own service tokens) may send it.
+    fn members_only(&self) -> bool {
+        true
+    }
 }
 
 /// `routed!(Msg => Route::Kind(field))` for messages routed by one of their fields.
@@ -197,6 +231,9 @@ macro_rules! routed {
         $(impl $crate::org::Routed for $msg {
             fn route(&self) -> $crate::org::Route {
                 $crate::org::Route::$route(self.$($field).+)
+            }
+            fn caller(&self) -> &$crate::model::Caller {
+                &self.caller
             }
         })+
     };

@@ -18,8 +18,8 @@
 //! s <env><token id>     -> token hash (an environment's service tokens)
 //! A <org><audit>        -> () (an organization's entries)
 //! Z <user><audit>       -> () (a user's account events)
-//! I <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
-//! J <created><scope><key hash> -> () (kept answers by age, for expiry)
+//! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
+//! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
 //! ```
 
@@ -127,16 +127,23 @@ pub fn account_audit(u: UserId) -> Vec<u8> {
     k(b'Z', &[&u.be()])
 }
 
-/// A kept answer: `I <scope (9 bytes: kind + id)><sha256(Idempotency-Key)>`.
+/// A kept answer: `D <scope (9 bytes: kind + id)><sha256(Idempotency-Key)>`.
 pub fn idem(scope: &[u8; 9], key: &[u8; 32]) -> Vec<u8> {
-    k(b'I', &[scope, key])
+    k(IDEM, &[scope, key])
 }
 
-/// Kept answers by age, for their expiry: `J <created at (8 bytes)><scope><key hash>`.
+const IDEM: u8 = b'D';
+
+/// Kept answers by age, for their expiry: `d <created at (8 bytes)><scope><key hash>`.
 pub fn idem_by_age(created: i64, scope: &[u8; 9], key: &[u8; 32]) -> Vec<u8> {
-    k(b'J', &[&created.to_be_bytes(), scope, key])
+    k(b'd', &[&created.to_be_bytes(), scope, key])
 }
 
 pub fn idem_ages() -> Vec<u8> {
-    vec![b'J']
+    vec![b'd']
+}
+
+/// The kept answer a `d` entry's tail (scope + key hash) names.
+pub fn idem_from_tail(tail: &[u8]) -> Vec<u8> {
+    k(IDEM, &[tail])
 }

@@ -106,6 +106,8 @@ pub struct VariableView {
     pub created_by_name: String,
 }
 
+/// A member as the other members see them: who they are in this organization and nothing of
+/// their account's activity (no `last_login`, no `date_joined`), which is theirs alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemberView {
     pub id: UserId,
@@ -114,7 +116,6 @@ pub struct MemberView {
     pub full_name: String,
     pub role: Role,
     pub joined_at: String,
-    pub last_login: Option<String>,
 }
 
 impl MemberView {
@@ -126,7 +127,6 @@ impl MemberView {
             full_name: u.full_name(),
             role: m.role,
             joined_at: m.joined_at.rfc3339(),
-            last_login: u.last_login.map(Ts::rfc3339),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! only in a view built for a caller allowed to read it.
 
 use super::{
-    AuditEntry, AuditId, EnvId, EnvironmentType, Membership, OrgId, ProjectId, Role, SecretValue,
-    ServiceAccess, ServiceTokenId, Ts, User, UserId, VarId,
+    AuditEntry, AuditId, EnvId, EnvironmentType, Invitation, InvitationId, Membership, OrgId,
+    ProjectId, Role, SecretValue, ServiceAccess, ServiceTokenId, Ts, User, UserId, VarId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -129,6 +129,58 @@ impl MemberView {
             joined_at: m.joined_at.rfc3339(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    Pending,
+    Expired,
+}
+
+/// An invitation as its organization's admins see it, and as inviting answers. Built only from
+/// what the admin gave and the invitation itself, never from the account (if any) that holds the
+/// email, so the answer reads the same whether that account exists or not.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: Role,
+    pub status: InvitationStatus,
+    pub created_at: String,
+    pub expires_at: String,
+    pub invited_by_name: String,
+}
+
+impl InvitationView {
+    pub fn new(i: &Invitation, invited_by_name: String, now: Ts) -> Self {
+        InvitationView {
+            id: i.id,
+            email: i.email.clone(),
+            role: i.role,
+            status: if i.expired(now) {
+                InvitationStatus::Expired
+            } else {
+                InvitationStatus::Pending
+            },
+            created_at: i.created_at.rfc3339(),
+            expires_at: i.expires_at.rfc3339(),
+            invited_by_name,
+        }
+    }
+}
+
+/// A pending invitation as its invitee sees it: which organization, who asked, for what role,
+/// until when.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedInvitationView {
+    pub id: InvitationId,
+    pub organization: OrgId,
+    pub organization_name: String,
+    pub invited_by_name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub expires_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

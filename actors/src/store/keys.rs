@@ -21,7 +21,14 @@
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
 //! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
+//! i <org><invitation>   Invitation (an organization's invitations, pending or expired)
+//! I <len><lower email><org><invitation>  -> () (the invitations addressed to an email)
 //! ```
+//!
+//! `I` lets an invitee's listing read only their own invitations (one prefix scan under their
+//! email, whether they registered before or after being invited) and lets inviting find an
+//! email's invitation in one organization. The email's byte length (2 bytes BE) comes first, so
+//! no email's prefix is another email's: `a@b.co` never scans into `a@b.com`.
 
 use crate::model::*;
 
@@ -146,4 +153,23 @@ pub fn idem_ages() -> Vec<u8> {
 /// The kept answer a `d` entry's tail (scope + key hash) names.
 pub fn idem_from_tail(tail: &[u8]) -> Vec<u8> {
     k(IDEM, &[tail])
+}
+
+pub fn invitation(o: OrgId, i: InvitationId) -> Vec<u8> {
+    k(b'i', &[&o.be(), &i.be()])
+}
+pub fn invitations(o: OrgId) -> Vec<u8> {
+    k(b'i', &[&o.be()])
+}
+/// An email's invitations (`lower` is the lower-cased email); then one organization's of them,
+/// then one.
+pub fn email_invitations(lower: &str) -> Vec<u8> {
+    let len = u16::try_from(lower.len()).unwrap_or(u16::MAX);
+    k(b'I', &[&len.to_be_bytes(), lower.as_bytes()])
+}
+pub fn email_org_invitations(lower: &str, o: OrgId) -> Vec<u8> {
+    [email_invitations(lower), o.be().to_vec()].concat()
+}
+pub fn email_invitation(lower: &str, o: OrgId, i: InvitationId) -> Vec<u8> {
+    [email_org_invitations(lower, o), i.be().to_vec()].concat()
 }

@@ -337,6 +337,40 @@ impl Keynest {
         Ok(Self::merge(parts, page, |e| e.id.0))
     }
 
+    /// The invitations waiting for the caller, from every organization that sent one, in id
+    /// order: found through the caller's email index, each read by its organization's actor.
+    pub async fn list_received_invitations(
+        &self,
+        caller: Caller,
+        page: PageRequest,
+    ) -> DomainResult<Paged<ReceivedInvitationView>> {
+        let mut all = Vec::new();
+        for (org, id) in org::addressed_to(&self.store, &caller)? {
+            let msg = org::GetReceivedInvitation {
+                caller: caller.clone(),
+                org,
+                id,
+            };
+            match self.ask(msg).await {
+                Ok(v) => all.push(v),
+                // Expired, or answered, revoked or its organization deleted since the index read.
+                Err(DomainError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        all.sort_by_key(|v| v.id);
+        Ok(Paged {
+            count: all.len(),
+            items: Window::page(page).apply(all.into_iter()),
+        })
+    }
+
+    /// The organization whose actor answers invitation `id` for the caller: `NotFound` unless
+    /// the invitation is addressed to them, exactly as for an id that does not exist.
+    pub fn invitation_org(&self, caller: &Caller, id: InvitationId) -> DomainResult<OrgId> {
+        org::invitation_org(&self.store, caller, id)
+    }
+
     fn orgs_for(&self, caller: &Caller, org: Option<OrgId>) -> DomainResult<Vec<OrgId>> {
         Ok(match org {
             Some(o) => vec![o],

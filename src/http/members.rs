@@ -1,4 +1,5 @@
-//! `/api/organizations/{id}/members/`: list, add, change role, remove (or leave).
+//! `/api/organizations/{id}/members/`: list, invite (a `POST` makes an invitation, see
+//! `invitations.rs`, never a membership), change role, remove (or leave).
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
@@ -8,13 +9,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use keynest_actors::input::{NewMember, RoleChange};
 use keynest_actors::model::{MemberView, OrgId, UserId};
-use keynest_actors::org::{AddMember, ChangeMemberRole, ListMembers, RemoveMember};
+use keynest_actors::org::{ChangeMemberRole, InviteMember, ListMembers, RemoveMember};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/organizations/{id}/members/")
             .route(web::get().to(list_members))
-            .route(web::post().to(add_member)),
+            .route(web::post().to(invite_member)),
     )
     .service(
         web::resource("/api/organizations/{id}/members/{user_id}/")
@@ -38,13 +39,14 @@ async fn list_members(
     render(&req, page, state.kn.ask(msg).await?)
 }
 
-async fn add_member(
+/// 201 with the invitation, the same answer whether or not the email has an account.
+async fn invite_member(
     state: web::Data<AppState>,
     auth: Authenticated,
     id: web::Path<u64>,
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
-    let msg = AddMember {
+    let msg = InviteMember {
         caller: auth.caller,
         org: OrgId(*id),
         input: NewMember::parse(&body)?,

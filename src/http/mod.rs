@@ -10,6 +10,7 @@ pub mod error;
 pub mod guard;
 pub mod health;
 pub mod idempotency;
+pub mod invitations;
 pub mod members;
 pub mod organizations;
 pub mod pagination;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(accounts::configure)
     .configure(organizations::configure)
     .configure(members::configure)
+    .configure(invitations::configure)
     .configure(projects::configure)
     .configure(environments::configure)
     .configure(variables::configure)

@@ -477,14 +477,27 @@ impl TestServer {
         (user, project, env)
     }
 
-    /// Add `member` to `org` with `role`, as `admin`.
-    pub fn add_member(&self, admin: &User, org: u64, member: &User, role: &str) {
+    /// Invite `email` to `org` with `role`, as `admin`: the invitation's id.
+    pub fn invite(&self, admin: &User, org: u64, email: &str, role: &str) -> u64 {
         self.post(
             &format!("/api/organizations/{org}/members/"),
             Some(&admin.token),
-            json!({"email": member.email, "role": role}),
+            json!({"email": email, "role": role}),
         )
-        .expect(201);
+        .expect(201)["id"]
+            .as_u64()
+            .expect("invitation id")
+    }
+
+    /// Add `member` to `org` with `role`, as `admin`: invited, then accepted by `member`.
+    pub fn add_member(&self, admin: &User, org: u64, member: &User, role: &str) {
+        let id = self.invite(admin, org, &member.email, role);
+        self.post(
+            &format!("/api/invitations/{id}/accept/"),
+            Some(&member.token),
+            json!({}),
+        )
+        .expect(200);
     }
 }
 

@@ -355,14 +355,25 @@ fn membership_rules_hold() {
     .expect_error(409, "conflict");
     s.delete(&format!("{members}{}/", admin.id), t)
         .expect_error(409, "conflict");
-    // Unknown emails: 404 for an admin, while a non-admin is refused before any look-up.
+    // Inviting: an admin gets the same answer for any email; a member's email is a conflict
+    // (admins see their members), a pending invitation too; non-admins are refused first.
     s.post(&members, t, json!({"email": "ghost@example.com"}))
-        .expect_error(404, "not_found");
-    let added = s
+        .expect(201);
+    let invited = s
         .post(&members, t, json!({"email": member.email}))
         .expect(201);
-    assert_eq!(added["role"], "viewer", "default role");
+    assert_eq!(invited["role"], "viewer", "default role");
+    assert_eq!(invited["status"], "pending");
     s.post(&members, t, json!({"email": member.email}))
+        .expect_error(409, "conflict");
+    let id = invited["id"].as_u64().expect("id");
+    s.post(
+        &format!("/api/invitations/{id}/accept/"),
+        Some(&member.token),
+        json!({}),
+    )
+    .expect(200);
+    s.post(&members, t, json!({"email": member.email.to_uppercase()}))
         .expect_error(409, "conflict");
     s.post(
         &members,
@@ -370,8 +381,12 @@ fn membership_rules_hold() {
         json!({"email": "ghost@example.com"}),
     )
     .expect_error(403, "permission_denied");
-    s.post(&members, t, json!({"email": member.email, "role": "owner"}))
-        .expect_error(400, "validation_failed");
+    s.post(
+        &members,
+        t,
+        json!({"email": "new@example.com", "role": "owner"}),
+    )
+    .expect_error(400, "validation_failed");
     let list = s.get(&members, Some(&member.token)).expect(200);
     assert_eq!(list["count"], 2);
     for f in ["id", "username", "email", "full_name", "role", "joined_at"] {

@@ -173,11 +173,19 @@ impl VariablePatch {
     }
 }
 
-/// `{"email", "role"}`: add an existing user to an organization (role defaults to viewer).
+/// How long an invitation can be accepted when the request does not say.
+pub const INVITATION_DAYS: f64 = 7.0;
+/// The longest an invitation can be made to wait.
+pub const MAX_INVITATION_DAYS: u32 = 30;
+
+/// `{"email", "role"?, "expires_in_days"?}`: invite an email to an organization (role defaults
+/// to viewer; the invitation can be accepted for 7 days unless the request says otherwise, at most
+/// 30, fractions allowed).
 #[derive(Debug)]
 pub struct NewMember {
     pub email: Email,
     pub role: Role,
+    pub expires_in_days: f64,
 }
 
 impl NewMember {
@@ -187,10 +195,29 @@ impl NewMember {
             .raw_str("email", true)
             .and_then(|e| Email::parse(&e).map_err(|m| b.errors.add("email", m)).ok());
         let role = role_field(&mut b, false);
-        let member = email.map(|email| NewMember {
-            email,
-            role: role.unwrap_or(Role::Viewer),
-        });
+        let max = MAX_INVITATION_DAYS;
+        let days = match map.get("expires_in_days") {
+            None | Some(Value::Null) => Some(INVITATION_DAYS),
+            Some(Value::Number(n))
+                if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) =>
+            {
+                n.as_f64()
+            }
+            Some(_) => {
+                b.errors.add(
+                    "expires_in_days",
+                    format!("Must be a number of days above 0 and at most {max}."),
+                );
+                None
+            }
+        };
+        let member = (|| {
+            Some(NewMember {
+                email: email?,
+                role: role.unwrap_or(Role::Viewer),
+                expires_in_days: days?,
+            })
+        })();
         b.finish(member)
     }
 }

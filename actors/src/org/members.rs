@@ -1,10 +1,12 @@
-//! Membership of an organization: every member can list, admins add, change roles and remove,
-//! and anyone may leave. An organization always keeps at least one admin.
+//! Membership of an organization: every member can list, admins change roles and remove, and
+//! anyone may leave. An organization always keeps at least one admin. Nobody is added directly:
+//! admins invite an email and the invitee accepts (`invitations`), so adding someone neither
+//! forces a membership on them nor tells the admin whether the email has an account.
 
 use super::{routed, Durable, OrgActor, OrgReader};
 use crate::audit::Event;
 use crate::error::{Details, DomainError, DomainResult};
-use crate::input::{NewMember, RoleChange};
+use crate::input::RoleChange;
 use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
 use crate::store::{self, keys};
@@ -16,14 +18,6 @@ pub struct ListMembers {
     pub caller: Caller,
     pub org: OrgId,
     pub page: PageRequest,
-}
-
-#[derive(Message)]
-#[rtype(result = "DomainResult<MemberView>")]
-pub struct AddMember {
-    pub caller: Caller,
-    pub org: OrgId,
-    pub input: NewMember,
 }
 
 #[derive(Message)]
@@ -45,7 +39,6 @@ pub struct RemoveMember {
 
 routed! {
     ListMembers => Org(org);
-    AddMember => Org(org);
     ChangeMemberRole => Org(org);
     RemoveMember => Org(org);
 }
@@ -82,7 +75,7 @@ impl OrgReader {
         Ok(())
     }
 
-    fn member_event(&self, action: &'static str, u: &User) -> Event {
+    pub(super) fn member_event(&self, action: &'static str, u: &User) -> Event {
         self.event(action, "member", u.id.0)
             .detail("member_email", &u.email)
             .detail("member_username", &u.username)
@@ -106,40 +99,6 @@ impl Handler<ListMembers> for OrgActor {
             })
             .collect::<DomainResult<_>>()?;
         Ok(Paged { count, items })
-    }
-}
-
-impl Handler<AddMember> for OrgActor {
-    type Result = Durable<MemberView>;
-
-    fn handle(&mut self, msg: AddMember, _: &mut Self::Context) -> Self::Result {
-        let AddMember { caller, input, .. } = msg;
-        self.write(&caller, |tx| {
-            // Admin first: a non-admin learns nothing about which emails have accounts.
-            tx.r.admin(&caller, "organization", "add members")?;
-            let unknown = || DomainError::NotFound("account with this email");
-            let id: UserId =
-                tx.r.store()
-                    .get(&keys::email(&input.email.lower()))?
-                    .ok_or_else(unknown)?;
-            let user = tx.r.store().user(id)?.ok_or_else(unknown)?;
-            if tx.r.store().membership(tx.r.id(), id)?.is_some() {
-                return Err(DomainError::conflict(
-                    "email",
-                    "This user is already a member.",
-                ));
-            }
-            let m = Membership {
-                role: input.role,
-                joined_at: Ts::now(),
-            };
-            tx.put(keys::member(tx.r.id(), id), &m)?;
-            tx.put(keys::user_org(id, tx.r.id()), &m.role)?;
-            let ev =
-                tx.r.member_event("member_added", &user)
-                    .detail("role", m.role.as_str());
-            Ok((MemberView::new(&user, &m), ev))
-        })
     }
 }
 

@@ -14,6 +14,7 @@
 mod access;
 pub mod environments;
 pub mod history;
+pub mod invitations;
 pub mod members;
 pub mod organization;
 pub mod projects;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use environments::*;
 pub use history::*;
+pub use invitations::*;
 pub use members::*;
 pub use organization::*;
 pub use projects::*;

@@ -185,12 +185,18 @@ async fn the_last_admin_can_neither_leave_nor_be_demoted_until_another_admin_exi
             .expect("obj"),
     )
     .expect("member");
-    let add = AddMember {
+    let invite = InviteMember {
         caller: f.admin.clone(),
         org: f.org,
         input,
     };
-    f.send(add).await.expect("add bob");
+    let id = f.send(invite).await.expect("invite bob").id;
+    let accept = AcceptInvitation {
+        caller: Caller::user(bob.id, None),
+        org: f.org,
+        id,
+    };
+    f.send(accept).await.expect("bob accepts");
     // Positive control: with a second admin, the first may step down.
     f.send(demote(me)).await.expect("demote once bob is admin");
 }

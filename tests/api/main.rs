@@ -13,6 +13,7 @@ mod full_disk;
 mod helpers;
 mod hostile_imports;
 mod idempotency;
+mod invitations;
 mod lost_access;
 mod ratelimit;
 mod resources;

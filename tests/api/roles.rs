@@ -61,7 +61,7 @@ fn role_matrix_on_every_endpoint() {
             [200, 200, 200, 404],
         ),
         (
-            "add member",
+            "invite an account's email",
             |s, _, f, role| {
                 let extra = s.register(&format!("extra_{role}"));
                 (
@@ -71,6 +71,71 @@ fn role_matrix_on_every_endpoint() {
                 )
             },
             [201, 403, 403, 404],
+        ),
+        (
+            "invite an email without an account",
+            |_, _, f, role| {
+                (
+                    "POST",
+                    format!("/api/organizations/{}/members/", f.org),
+                    json!({"email": format!("nobody_{role}@example.com")}),
+                )
+            },
+            [201, 403, 403, 404],
+        ),
+        (
+            "change a member's role",
+            |s, a, f, role| {
+                let m = s.register(&format!("promoted_{role}"));
+                s.add_member(a, f.org, &m, "viewer");
+                (
+                    "PATCH",
+                    format!("/api/organizations/{}/members/{}/", f.org, m.id),
+                    json!({"role": "editor"}),
+                )
+            },
+            [200, 403, 403, 404],
+        ),
+        (
+            "remove another member",
+            |s, a, f, role| {
+                let m = s.register(&format!("removed_{role}"));
+                s.add_member(a, f.org, &m, "viewer");
+                (
+                    "DELETE",
+                    format!("/api/organizations/{}/members/{}/", f.org, m.id),
+                    Value::Null,
+                )
+            },
+            [204, 403, 403, 404],
+        ),
+        (
+            "list the organization's invitations",
+            |_, _, f, _| {
+                (
+                    "GET",
+                    format!("/api/organizations/{}/invitations/", f.org),
+                    Value::Null,
+                )
+            },
+            [200, 403, 403, 404],
+        ),
+        (
+            "revoke an invitation",
+            |s, a, f, role| {
+                let i = s.invite(a, f.org, &format!("revoked_{role}@example.com"), "viewer");
+                (
+                    "DELETE",
+                    format!("/api/organizations/{}/invitations/{i}/", f.org),
+                    Value::Null,
+                )
+            },
+            [204, 403, 403, 404],
+        ),
+        (
+            "list one's own invitations",
+            |_, _, _, _| ("GET", "/api/invitations/".into(), Value::Null),
+            [200, 200, 200, 200],
         ),
         (
             "get project",

@@ -141,7 +141,7 @@ pub enum InvitationStatus {
 /// An invitation as its organization's admins see it, and as inviting answers. Built only from
 /// what the admin gave and the invitation itself, never from the account (if any) that holds the
 /// email, so the answer reads the same whether that account exists or not.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvitationView {
     pub id: InvitationId,
     pub email: String,

@@ -222,12 +222,7 @@ impl Keynest {
     /// request made. (A new organization has no actor yet: its first records are written here.)
     pub async fn create_org(&self, caller: Caller, input: NewOrg) -> DomainResult<OrgView> {
         let invalid = || DomainError::Unauthorized("Invalid token.".into());
-        if let Some(hash) = &caller.session {
-            // Logged out while the request was arriving: as the organization actors check.
-            if !self.store.contains(&keys::token(hash))? {
-                return Err(invalid());
-            }
-        }
+        org::session_alive(&self.store, &caller)?;
         if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
             return self.ask(org::GetOrganization { caller, org }).await;
         }

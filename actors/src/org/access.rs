@@ -10,7 +10,18 @@ use super::OrgReader;
 use crate::crypto::token_hash_from;
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::store::keys;
+use crate::store::{keys, Store};
+
+/// The caller's login token still exists (not logged out since the request arrived): checked
+/// where a change is made, so a logout ends requests already in flight.
+pub fn session_alive(store: &Store, caller: &Caller) -> DomainResult<()> {
+    match &caller.session {
+        Some(hash) if !store.contains(&keys::token(hash))? => {
+            Err(DomainError::Unauthorized("Invalid token.".into()))
+        }
+        _ => Ok(()),
+    }
+}
 
 impl OrgReader {
     /// The caller's role here. `what` names the record asked for, so that an outsider's answer
@@ -51,14 +62,8 @@ impl OrgReader {
         Ok(())
     }
 
-    /// The caller's login token still exists (not logged out since the request arrived).
     fn session_alive(&self, caller: &Caller) -> DomainResult<()> {
-        match &caller.session {
-            Some(hash) if !self.store().contains(&keys::token(hash))? => {
-                Err(DomainError::Unauthorized("Invalid token.".into()))
-            }
-            _ => Ok(()),
-        }
+        session_alive(self.store(), caller)
     }
 
     /// The service token behind `g` is still there and unexpired.

@@ -79,10 +79,26 @@ routed! {
     InviteMember => Org(org);
     ListInvitations => Org(org);
     RevokeInvitation => Org(org);
-    GetReceivedInvitation => Org(org);
-    AcceptInvitation => Org(org);
-    DeclineInvitation => Org(org);
 }
+
+/// Sent by the invitee, who is not a member yet: the actor checks that the invitation is theirs.
+macro_rules! routed_to_invitee {
+    ($($msg:ident),+) => {
+        $(impl super::Routed for $msg {
+            fn route(&self) -> super::Route {
+                super::Route::Org(self.org)
+            }
+            fn caller(&self) -> &Caller {
+                &self.caller
+            }
+            fn members_only(&self) -> bool {
+                false
+            }
+        })+
+    };
+}
+
+routed_to_invitee!(GetReceivedInvitation, AcceptInvitation, DeclineInvitation);
 
 /// The user an invitation would be for: the caller's own account, asked for with a login token
 /// that still exists. A service token never answers invitations, whoever created it.
@@ -92,14 +108,10 @@ fn invitee(store: &Store, caller: &Caller) -> DomainResult<User> {
             "A service token can only read and write the variables of its environment.".into(),
         ));
     }
-    let gone = || DomainError::Unauthorized("Invalid token.".into());
-    // The same check as `access` makes for members: a logout ends requests already in flight.
-    if let Some(hash) = &caller.session {
-        if !store.contains(&keys::token(hash))? {
-            return Err(gone());
-        }
-    }
-    store.user(caller.user)?.ok_or_else(gone)
+    super::access::session_alive(store, caller)?;
+    store
+        .user(caller.user)?
+        .ok_or_else(|| DomainError::Unauthorized("Invalid token.".into()))
 }
 
 /// The invitations addressed to the caller's email, as (organization, invitation) in

@@ -27,6 +27,7 @@ pub mod views;
 #[cfg(test)]
 mod tests;
 
+pub use access::session_alive;
 pub use environments::*;
 pub use history::*;
 pub use invitations::*;

@@ -10,7 +10,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::idempotency;
 use crate::input::NewOrg;
 use crate::model::*;
-use crate::org::{self, service_tokens, OrgActor, Route, Routed};
+use crate::org::{self, service_tokens, OrgActor, OrgQuery, Route, Routed};
 use crate::page::{PageRequest, Paged, Window};
 use crate::registry::Registry;
 use crate::store;
@@ -161,6 +161,40 @@ impl Keynest {
             self.admit(msg.caller(), org, route)?;
         }
         self.registry.get(org)?.send(msg).await?
+    }
+
+    /// Run a query on the reader of the organization that owns its record, in the blocking
+    /// pool, once no change of the organization is between apply and flush.
+    pub async fn query<Q: OrgQuery>(&self, q: Q) -> DomainResult<Q::Output> {
+        let route = q.route();
+        let org = self.owner(route)?;
+        self.admit(q.caller(), org, route)?;
+        let reader = self.registry.reader(org)?;
+        let durable = self.store.read_durable(org).await?;
+        let out = tokio::task::spawn_blocking(move || {
+            let out = q.run(&reader);
+            drop(durable);
+            out
+        })
+        .await
+        .map_err(|e| DomainError::internal("blocking pool", e))?;
+        out
+    }
+
+    /// Every value of an environment, read off the organization's actor; the export's audit
+    /// entry is made durable (by the actor) before they are handed out.
+    pub async fn export(&self, q: org::ExportEnvironment) -> DomainResult<org::Export> {
+        let (caller, env, format) = (q.caller.clone(), q.env, q.format);
+        let export = self.query(q).await?;
+        let variables = export.vars.len();
+        let record = org::RecordExport {
+            caller,
+            env,
+            format,
+            variables,
+        };
+        self.ask(record).await?;
+        Ok(export)
     }
 
     /// Turn away a caller who is not a member of `org` (or whose service token is for another

@@ -130,5 +130,5 @@ async fn compare_environments(
         project: ProjectId(*id),
         input: Comparison::parse(q.get("source"), q.get("target"))?,
     };
-    Ok(web::Json(state.kn.ask(msg).await?))
+    Ok(web::Json(state.kn.query(msg).await?))
 }

@@ -63,7 +63,7 @@ async fn export_environment(
         env,
         format: format.extension(),
     };
-    let export = state.kn.ask(msg).await?;
+    let export = state.kn.export(msg).await?;
     let vars: Vec<(String, String)> = export
         .vars
         .into_iter()

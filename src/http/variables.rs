@@ -101,7 +101,7 @@ async fn list_variable_versions(
         var,
         page,
     };
-    render(&req, page, state.kn.ask(msg).await?)
+    render(&req, page, state.kn.query(msg).await?)
 }
 
 async fn rollback_variable(

@@ -3,7 +3,7 @@
 //! a rollback makes a new version holding an old value, so history only ever grows.
 
 use super::views::Names;
-use super::{routed, Durable, OrgActor, OrgReader};
+use super::{routed, Durable, OrgActor, OrgQuery, OrgReader};
 use crate::error::{DomainError, DomainResult};
 use crate::input::{Comparison, Rollback};
 use crate::model::*;
@@ -12,8 +12,7 @@ use crate::store::keys;
 use actix::prelude::*;
 use std::collections::BTreeMap;
 
-#[derive(Message)]
-#[rtype(result = "DomainResult<Paged<VersionView>>")]
+/// A variable's versions, newest first (a query: see `OrgQuery`).
 pub struct ListVersions {
     pub caller: Caller,
     pub var: VarId,
@@ -28,8 +27,7 @@ pub struct RollbackVariable {
     pub input: Rollback,
 }
 
-#[derive(Message)]
-#[rtype(result = "DomainResult<CompareView>")]
+/// Which keys two environments of a project share, and whether their values agree (a query).
 pub struct CompareEnvironments {
     pub caller: Caller,
     pub project: ProjectId,
@@ -65,11 +63,11 @@ impl OrgReader {
     }
 }
 
-impl Handler<ListVersions> for OrgActor {
-    type Result = DomainResult<Paged<VersionView>>;
+impl OrgQuery for ListVersions {
+    type Output = Paged<VersionView>;
 
-    fn handle(&mut self, msg: ListVersions, _: &mut Self::Context) -> Self::Result {
-        let r = self.read()?;
+    fn run(self, r: &OrgReader) -> DomainResult<Paged<VersionView>> {
+        let msg = self;
         let reveal = r.role(&msg.caller, "variable")?.can_write();
         let v = r.variable(msg.var)?;
         let prefix = keys::versions(v.id);
@@ -130,11 +128,11 @@ impl Handler<RollbackVariable> for OrgActor {
     }
 }
 
-impl Handler<CompareEnvironments> for OrgActor {
-    type Result = DomainResult<CompareView>;
+impl OrgQuery for CompareEnvironments {
+    type Output = CompareView;
 
-    fn handle(&mut self, msg: CompareEnvironments, _: &mut Self::Context) -> Self::Result {
-        let r = self.read()?;
+    fn run(self, r: &OrgReader) -> DomainResult<CompareView> {
+        let msg = self;
         let project = r.project(msg.project)?;
         // Equal-or-different is derived from values, so only those who may read values compare.
         r.writer(&msg.caller, "project")?;

@@ -228,6 +228,14 @@ pub trait Routed {
     }
 }
 
+/// A read that may be heavy (every value of an environment, a whole history): it runs on the
+/// organization's reader in the blocking pool, never on the actor, so it holds up neither the
+/// organization's writes nor other organizations on the same arbiter.
+pub trait OrgQuery: Routed + Send + 'static {
+    type Output: Send + 'static;
+    fn run(self, r: &OrgReader) -> DomainResult<Self::Output>;
+}
+
 /// `routed!(Msg => Route::Kind(field))` for messages routed by one of their fields.
 macro_rules! routed {
     ($($msg:ident => $route:ident($($field:ident).+);)+) => {

@@ -239,7 +239,7 @@ async fn rollback_adds_a_new_version_holding_the_old_value() {
         var: v.id,
         page: PageRequest::default(),
     };
-    let versions = f.send(msg).await.expect("versions");
+    let versions = msg.run(&f.reader()).expect("versions");
     let numbers: Vec<u32> = versions.items.iter().map(|v| v.version).collect();
     assert_eq!(numbers, vec![3, 2, 1], "history only grows, newest first");
 }

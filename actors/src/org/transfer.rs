@@ -2,7 +2,7 @@
 //! (counts only), so after a crash either all of it is there or none of it; an export is audited
 //! too, since it hands out every value.
 
-use super::{routed, Durable, OrgActor};
+use super::{routed, Durable, OrgActor, OrgQuery, OrgReader};
 use crate::error::{DomainError, DomainResult};
 use crate::input::VariableKey;
 use crate::model::*;
@@ -19,13 +19,23 @@ pub struct Export {
     pub vars: Vec<(String, SecretValue)>,
 }
 
-#[derive(Message)]
-#[rtype(result = "DomainResult<Export>")]
+/// Every value of an environment (a query: see `OrgQuery`); `Keynest::export` reads them off
+/// the actor and then records the export through it.
 pub struct ExportEnvironment {
     pub caller: Caller,
     pub env: EnvId,
     /// For the audit entry: `env`, `json` or `yaml`.
     pub format: &'static str,
+}
+
+/// The audit entry of an export, durable before the values are handed out.
+#[derive(Message)]
+#[rtype(result = "DomainResult<()>")]
+pub struct RecordExport {
+    pub caller: Caller,
+    pub env: EnvId,
+    pub format: &'static str,
+    pub variables: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,39 +61,56 @@ pub struct ImportVariables {
 
 routed! {
     ExportEnvironment => Environment(env);
+    RecordExport => Environment(env);
     ImportVariables => Environment(env);
 }
 
-impl Handler<ExportEnvironment> for OrgActor {
-    type Result = Durable<Export>;
+impl OrgQuery for ExportEnvironment {
+    type Output = Export;
 
-    fn handle(&mut self, msg: ExportEnvironment, _: &mut Self::Context) -> Self::Result {
+    /// Every value opened, off the actor; handed out only once `RecordExport` is durable.
+    fn run(self, r: &OrgReader) -> DomainResult<Export> {
+        let e = r.environment(self.env)?;
+        if !r.env_access(&self.caller, e.id, false, "environment")? {
+            return Err(refuse_export());
+        }
+        let mut vars = Vec::new();
+        for v in r.store().scan::<Variable>(&keys::vars(e.id)) {
+            let v = v?;
+            let value = r.open(&v)?;
+            vars.push((v.key, value));
+        }
+        let project = r.project(e.project)?;
+        Ok(Export {
+            organization: r.org()?.name,
+            project: project.name,
+            environment: e.name,
+            vars,
+        })
+    }
+}
+
+fn refuse_export() -> DomainError {
+    DomainError::Forbidden("Only admins and editors can export values.".into())
+}
+
+impl Handler<RecordExport> for OrgActor {
+    type Result = Durable<()>;
+
+    fn handle(&mut self, msg: RecordExport, _: &mut Self::Context) -> Self::Result {
         self.write(&msg.caller, |tx| {
             let e = tx.r.environment(msg.env)?;
+            // Checked again here: access lost since the values were read hands out nothing.
             if !tx.r.env_access(&msg.caller, e.id, false, "environment")? {
-                return Err(DomainError::Forbidden(
-                    "Only admins and editors can export values.".into(),
-                ));
+                return Err(refuse_export());
             }
-            let mut vars = Vec::new();
-            for v in tx.r.store().scan::<Variable>(&keys::vars(e.id)) {
-                let v = v?;
-                let value = tx.r.open(&v)?;
-                vars.push((v.key, value));
-            }
-            let project = tx.r.project(e.project)?;
-            let ev =
-                tx.r.event("environment_exported", "environment", e.id.0)
-                    .detail("environment_name", &e.name)
-                    .detail("format", msg.format)
-                    .detail("variables", vars.len().to_string());
-            let export = Export {
-                organization: tx.r.org()?.name,
-                project: project.name,
-                environment: e.name,
-                vars,
-            };
-            Ok((export, ev))
+            let ev = tx
+                .r
+                .event("environment_exported", "environment", e.id.0)
+                .detail("environment_name", &e.name)
+                .detail("format", msg.format)
+                .detail("variables", msg.variables.to_string());
+            Ok(((), ev))
         })
     }
 }

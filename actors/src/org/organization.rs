@@ -134,7 +134,11 @@ impl Handler<DeleteOrganization> for OrgActor {
             for inv in store.scan::<Invitation>(&keys::invitations(org.id)) {
                 let inv = inv?;
                 tx.del(keys::invitation(org.id, inv.id));
-                tx.del(keys::email_invitation(&inv.email.to_lowercase(), org.id, inv.id));
+                tx.del(keys::email_invitation(
+                    &inv.email.to_lowercase(),
+                    org.id,
+                    inv.id,
+                ));
             }
             for k in store.scan_keys(&keys::deks(org.id)) {
                 tx.del([keys::deks(org.id), k?.to_vec()].concat());

@@ -104,12 +104,11 @@ impl Handler<RecordExport> for OrgActor {
             if !tx.r.env_access(&msg.caller, e.id, false, "environment")? {
                 return Err(refuse_export());
             }
-            let ev = tx
-                .r
-                .event("environment_exported", "environment", e.id.0)
-                .detail("environment_name", &e.name)
-                .detail("format", msg.format)
-                .detail("variables", msg.variables.to_string());
+            let ev =
+                tx.r.event("environment_exported", "environment", e.id.0)
+                    .detail("environment_name", &e.name)
+                    .detail("format", msg.format)
+                    .detail("variables", msg.variables.to_string());
             Ok(((), ev))
         })
     }

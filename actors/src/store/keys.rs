@@ -18,6 +18,7 @@
 //! s <env><token id>     -> token hash (an environment's service tokens)
 //! A <org><audit>        -> () (an organization's entries)
 //! Z <user><audit>       -> () (a user's account events)
+//! c <A or Z index>      -> u64 (the number of entries in that audit index)
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
 //! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
@@ -132,6 +133,12 @@ pub fn org_audit(o: OrgId) -> Vec<u8> {
 }
 pub fn account_audit(u: UserId) -> Vec<u8> {
     k(b'Z', &[&u.be()])
+}
+
+/// How many entries an audit index (`A <org>` or `Z <user>`) holds: `c <index prefix>` -> u64,
+/// kept in the batch of every entry, so a page of the log is counted without reading it.
+pub fn audit_count(index: &[u8]) -> Vec<u8> {
+    [b"c".as_slice(), index].concat()
 }
 
 /// A kept answer: `D <scope (9 bytes: kind + id)><sha256(Idempotency-Key)>`.

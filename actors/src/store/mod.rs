@@ -304,14 +304,17 @@ impl Store {
     pub fn scan_entries(
         &self,
         prefix: &[u8],
-    ) -> impl Iterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
+    ) -> impl DoubleEndedIterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
         let n = prefix.len();
         self.scan_raw(prefix)
             .map(move |r| r.map(|(k, v)| (k.subslice(n, k.len() - n), v)))
     }
 
     /// Keys under `prefix` with the prefix cut off, in key order.
-    pub fn scan_keys(&self, prefix: &[u8]) -> impl Iterator<Item = DomainResult<sled::IVec>> {
+    pub fn scan_keys(
+        &self,
+        prefix: &[u8],
+    ) -> impl DoubleEndedIterator<Item = DomainResult<sled::IVec>> {
         self.scan_entries(prefix).map(|r| r.map(|(k, _)| k))
     }
 

@@ -4,6 +4,7 @@
 use crate::http::ratelimit::{Rate, RateSettings};
 use clap::Args;
 use keynest_actors::crypto::MasterKey;
+use keynest_actors::org::Quotas;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -50,6 +51,30 @@ pub struct ServeArgs {
     /// Requests one client address may have in progress at once (each holds a connection).
     #[arg(long, env = "KEYNEST_MAX_REQUESTS_PER_CLIENT", default_value_t = 64)]
     pub max_requests_per_client: u32,
+    /// Variables one environment may hold.
+    #[arg(
+        long,
+        env = "KEYNEST_MAX_VARIABLES_PER_ENVIRONMENT",
+        default_value_t = 10_000
+    )]
+    pub max_variables_per_environment: u64,
+    /// Environments one project may hold.
+    #[arg(
+        long,
+        env = "KEYNEST_MAX_ENVIRONMENTS_PER_PROJECT",
+        default_value_t = 100
+    )]
+    pub max_environments_per_project: u64,
+    /// Organizations one user may belong to (their own included).
+    #[arg(
+        long,
+        env = "KEYNEST_MAX_ORGANIZATIONS_PER_USER",
+        default_value_t = 100
+    )]
+    pub max_organizations_per_user: u64,
+    /// MiB of sealed values, history included, one organization may keep.
+    #[arg(long, env = "KEYNEST_MAX_MIB_PER_ORGANIZATION", default_value_t = 256)]
+    pub max_mib_per_organization: u64,
     /// `off` switches every rate limit off (for benchmarks).
     #[arg(long, env = "KEYNEST_RATE_LIMIT", default_value = "on", value_parser = ["on", "off"])]
     pub rate_limit: String,
@@ -74,6 +99,10 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_RATE_AUTH",
     "KEYNEST_RATE_LOGIN_ACCOUNT",
     "KEYNEST_RATE_LIMIT",
+    "KEYNEST_MAX_VARIABLES_PER_ENVIRONMENT",
+    "KEYNEST_MAX_ENVIRONMENTS_PER_PROJECT",
+    "KEYNEST_MAX_ORGANIZATIONS_PER_USER",
+    "KEYNEST_MAX_MIB_PER_ORGANIZATION",
     "KEYNEST_HEADER_TIMEOUT",
     "KEYNEST_BODY_TIMEOUT",
     "KEYNEST_MAX_REQUESTS_PER_CLIENT",
@@ -100,6 +129,15 @@ impl ServeArgs {
             auth: self.rate_auth,
             login_account: self.rate_login_account,
         })
+    }
+
+    pub fn quotas(&self) -> Quotas {
+        Quotas {
+            variables_per_environment: self.max_variables_per_environment,
+            environments_per_project: self.max_environments_per_project,
+            organizations_per_user: self.max_organizations_per_user,
+            bytes_per_organization: self.max_mib_per_organization.saturating_mul(1024 * 1024),
+        }
     }
 
     pub fn workers(&self) -> usize {

@@ -21,7 +21,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     prepare_data_dir(&args.data_dir)?;
     let master = args.master_key()?;
     let workers = args.workers();
-    let kn = Keynest::open(&args.data_dir, &master, workers)?;
+    let kn = Keynest::open_with(&args.data_dir, &master, workers, args.quotas())?;
     drop(master);
     let limiter = args
         .rate_settings()

@@ -91,19 +91,15 @@ pub fn record<'a>(
         // One writer per index (an organization's actor, or the accounts actor for account
         // events), so reading the count and writing it plus one cannot race.
         let n = count(store, &prefix)? + 1;
-        changes.put(keys::audit_count(&prefix), &n)?;
+        changes.put(keys::count(&prefix), &n)?;
         changes.put_raw([prefix, id.be().to_vec()].concat(), Vec::new());
     }
     changes.put(keys::audit(id), &entry)
 }
 
-/// The entries in an audit index: its counter, or (a store from before counters, until the
-/// index's next entry writes one) a count of its keys.
+/// The entries in an audit index (see `Store::counted`).
 fn count(store: &Store, index: &[u8]) -> DomainResult<u64> {
-    match store.get::<u64>(&keys::audit_count(index))? {
-        Some(n) => Ok(n),
-        None => store.count(index),
-    }
+    store.counted(index)
 }
 
 /// The documented filters of `GET /api/audit-logs/`.

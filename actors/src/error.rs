@@ -58,6 +58,9 @@ pub enum DomainError {
     Unauthorized(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// A quota would be exceeded (see `org::quotas`).
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
     /// The store has failed (a full disk, an I/O error): nothing more is read or written.
     /// `maybe_applied` when the failure came while this change was being saved.
     #[error("storage unavailable")]

@@ -10,7 +10,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::idempotency;
 use crate::input::NewOrg;
 use crate::model::*;
-use crate::org::{self, service_tokens, OrgActor, OrgQuery, Route, Routed};
+use crate::org::{self, service_tokens, OrgActor, OrgQuery, Quotas, Route, Routed};
 use crate::page::{PageRequest, Paged, Window};
 use crate::registry::Registry;
 use crate::store;
@@ -25,6 +25,7 @@ pub struct Keynest {
     store: Store,
     keyring: Arc<Keyring>,
     records: Arc<DataKey>,
+    quotas: Quotas,
     tokens: Arc<Tokens>,
     registry: Arc<Registry>,
     accounts: Addr<AccountsActor>,
@@ -36,6 +37,16 @@ impl Keynest {
     /// start here, before anything is served) and start the actors. Must run inside an actix
     /// System; `workers` is the number of arbiters the organization actors are spread over.
     pub fn open(data_dir: &Path, master: &MasterKey, workers: usize) -> Result<Keynest, String> {
+        Self::open_with(data_dir, master, workers, Quotas::default())
+    }
+
+    /// As `open`, with the given quotas.
+    pub fn open_with(
+        data_dir: &Path,
+        master: &MasterKey,
+        workers: usize,
+        quotas: Quotas,
+    ) -> Result<Keynest, String> {
         let store = Store::open(data_dir).map_err(|e| e.to_string())?;
         let keyring = Arc::new(Keyring::new(master));
         match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
@@ -63,6 +74,7 @@ impl Keynest {
             store.clone(),
             keyring.clone(),
             records.clone(),
+            quotas,
             workers,
         ));
         let accounts_actor = AccountsActor::new(store.clone(), keyring.clone(), tokens.clone())
@@ -77,6 +89,7 @@ impl Keynest {
             store,
             keyring,
             records,
+            quotas,
             tokens,
             registry,
             accounts,
@@ -261,6 +274,7 @@ impl Keynest {
             return self.ask(org::GetOrganization { caller, org }).await;
         }
         let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
+        org::room_for_organization(&self.store, &self.quotas, user.id)?;
         let mut c = Changes::new();
         let org = org::new_org(
             &self.store,

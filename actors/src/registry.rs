@@ -5,7 +5,7 @@
 use crate::crypto::{DataKey, Keyring};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::org::{OrgActor, OrgReader};
+use crate::org::{OrgActor, OrgReader, Quotas};
 use crate::store::{keys, Store};
 use actix::prelude::*;
 use dashmap::DashMap;
@@ -15,6 +15,7 @@ pub struct Registry {
     store: Store,
     keyring: Arc<Keyring>,
     records: Arc<DataKey>,
+    quotas: Quotas,
     arbiters: Vec<ArbiterHandle>,
     actors: DashMap<OrgId, Addr<OrgActor>>,
     readers: DashMap<OrgId, OrgReader>,
@@ -26,6 +27,7 @@ impl Registry {
         store: Store,
         keyring: Arc<Keyring>,
         records: Arc<DataKey>,
+        quotas: Quotas,
         workers: usize,
     ) -> Registry {
         let arbiters = (0..workers.max(1))
@@ -35,6 +37,7 @@ impl Registry {
             store,
             keyring,
             records,
+            quotas,
             arbiters,
             actors: DashMap::new(),
             readers: DashMap::new(),
@@ -71,7 +74,10 @@ impl Registry {
         let reader = self
             .readers
             .entry(org)
-            .or_insert_with(|| OrgReader::new(org, self.store.clone(), deks, self.records.clone()))
+            .or_insert_with(|| {
+                let records = self.records.clone();
+                OrgReader::new(org, self.store.clone(), deks, records, self.quotas)
+            })
             .clone();
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];

@@ -25,6 +25,7 @@ pub enum ErrorCode {
     InternalError,
     ActorUnavailable,
     StorageUnavailable,
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -43,6 +44,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::ActorUnavailable => "actor_unavailable",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
         }
     }
 
@@ -50,7 +52,7 @@ impl ErrorCode {
         match self {
             ErrorCode::ValidationFailed | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::PermissionDenied | ErrorCode::QuotaExceeded => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -79,6 +81,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "Internal server error",
             ErrorCode::ActorUnavailable => "Service unavailable",
             ErrorCode::StorageUnavailable => "Storage unavailable",
+            ErrorCode::QuotaExceeded => "Quota exceeded",
         }
     }
 }
@@ -172,6 +175,7 @@ impl From<DomainError> for ApiError {
                 ErrorCode::RateLimited,
                 format!("Too many requests. Try again in {retry_after_secs} seconds."),
             ),
+            DomainError::QuotaExceeded(m) => ApiError::new(ErrorCode::QuotaExceeded, m),
             DomainError::StorageUnavailable { maybe_applied } => ApiError::new(
                 ErrorCode::StorageUnavailable,
                 if maybe_applied {

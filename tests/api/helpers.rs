@@ -219,6 +219,9 @@ impl TestServer {
 
     /// Start a new server, without limits, on this one's data dir (this one must have exited).
     pub fn start_again(mut self) -> TestServer {
+        // Reap it first: a process killed from outside may not be gone yet, and sled's lock on
+        // the data dir goes only with it.
+        self.child.wait().expect("wait");
         let dir = self.dir.take().expect("dir");
         Self::start_in(dir, &[])
     }

@@ -15,6 +15,7 @@ mod hostile_imports;
 mod idempotency;
 mod invitations;
 mod lost_access;
+mod quotas;
 mod ratelimit;
 mod resources;
 mod roles;

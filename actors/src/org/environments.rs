@@ -131,6 +131,7 @@ impl Handler<CreateEnvironment> for OrgActor {
         self.write(&caller, |tx| {
             let project = tx.r.project(input.project)?;
             tx.r.writer(&caller, "project")?;
+            tx.room_for_environment(project.id)?;
             let name_key = keys::env_name(project.id, &input.name.to_lowercase());
             if tx.r.store().contains(&name_key)? {
                 return Err(name_taken());

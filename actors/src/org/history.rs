@@ -115,6 +115,7 @@ impl Handler<RollbackVariable> for OrgActor {
             let from = v.version;
             let e = tx.r.environment(v.env)?;
             tx.set_value(&mut v, &value, caller.user)?;
+            tx.within_value_quotas(v.env)?;
             let ev =
                 tx.r.event("variable_rolled_back", "variable", v.id.0)
                     .detail("variable_key", &v.key)

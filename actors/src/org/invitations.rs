@@ -303,6 +303,7 @@ impl Handler<AcceptInvitation> for OrgActor {
                     "You are a member of this organization already.",
                 ));
             }
+            super::room_for_organization(tx.r.store(), tx.r.quotas(), user.id)?;
             let m = Membership {
                 role: inv.role,
                 joined_at: Ts::now(),

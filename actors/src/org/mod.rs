@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod members;
 pub mod organization;
 pub mod projects;
+pub mod quotas;
 pub mod reader;
 pub mod service_tokens;
 pub mod transfer;
@@ -34,6 +35,7 @@ pub use invitations::*;
 pub use members::*;
 pub use organization::*;
 pub use projects::*;
+pub use quotas::{room_for_organization, Quotas};
 pub use reader::OrgReader;
 pub use service_tokens::*;
 pub use transfer::*;
@@ -43,7 +45,7 @@ use crate::audit::{self, Event};
 use crate::error::{DomainError, DomainResult};
 use crate::idempotency;
 use crate::model::*;
-use crate::store::{Changes, Loc, Located};
+use crate::store::{keys, Changes, Loc, Located};
 use actix::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -81,6 +83,8 @@ pub type Durable<T> = AtomicResponse<OrgActor, DomainResult<T>>;
 pub struct Tx<'a> {
     pub r: &'a OrgReader,
     changes: Changes,
+    /// Counter changes made so far (`keys::count` prefixes), written once at the end.
+    counts: std::collections::BTreeMap<Vec<u8>, i64>,
 }
 
 impl Tx<'_> {
@@ -94,6 +98,28 @@ impl Tx<'_> {
 
     pub fn del(&mut self, key: Vec<u8>) {
         self.changes.del(key)
+    }
+
+    /// Move the counter of `prefix` by `delta` (written with the change).
+    pub fn bump(&mut self, prefix: Vec<u8>, delta: i64) {
+        *self.counts.entry(prefix).or_default() += delta;
+    }
+
+    /// The counter of `prefix` as this change leaves it so far.
+    pub fn counted(&self, prefix: &[u8]) -> DomainResult<u64> {
+        let base = self.r.store().counted(prefix)?;
+        let delta = self.counts.get(prefix).copied().unwrap_or(0);
+        Ok(base.saturating_add_signed(delta))
+    }
+
+    /// The change's batch, with its counters written.
+    fn finish(self) -> DomainResult<Changes> {
+        let mut changes = self.changes;
+        for (prefix, delta) in &self.counts {
+            let base = self.r.store().counted(prefix)?;
+            changes.put(keys::count(prefix), &base.saturating_add_signed(*delta))?;
+        }
+        Ok(changes)
     }
 
     /// Record that `r` belongs to this organization, under `parent`.
@@ -151,9 +177,10 @@ impl OrgActor {
             let mut tx = Tx {
                 r,
                 changes: Changes::new(),
+                counts: Default::default(),
             };
             let (out, event) = build(&mut tx)?;
-            let mut changes = tx.changes;
+            let mut changes = tx.finish()?;
             record(r, &mut changes, caller, event)?;
             idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
             Ok((out, changes))

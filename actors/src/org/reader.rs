@@ -24,16 +24,28 @@ pub struct OrgReader {
     keys: Arc<BTreeMap<u32, DataKey>>,
     /// Seals the answers kept for `Idempotency-Key` retries (see `idempotency`).
     records: Arc<DataKey>,
+    quotas: super::Quotas,
 }
 
 impl OrgReader {
-    pub fn new(id: OrgId, store: Store, deks: Vec<DataKey>, records: Arc<DataKey>) -> Self {
+    pub fn new(
+        id: OrgId,
+        store: Store,
+        deks: Vec<DataKey>,
+        records: Arc<DataKey>,
+        quotas: super::Quotas,
+    ) -> Self {
         OrgReader {
             id,
             store,
             keys: Arc::new(deks.into_iter().map(|k| (k.version(), k)).collect()),
             records,
+            quotas,
         }
+    }
+
+    pub(crate) fn quotas(&self) -> &super::Quotas {
+        &self.quotas
     }
 
     pub(crate) fn records_key(&self) -> &DataKey {

@@ -41,6 +41,10 @@ fn add_user(store: &Store, name: &str) -> User {
 impl Fixture {
     /// A store with one user, admin of one organization, and its registry.
     fn new() -> Fixture {
+        Self::with_quotas(Quotas::default())
+    }
+
+    fn with_quotas(quotas: Quotas) -> Fixture {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::open(dir.path()).expect("open");
         let keyring = Arc::new(Keyring::new(&MasterKey::generate().expect("key")));
@@ -53,7 +57,7 @@ impl Fixture {
         let org = new_org(&store, &keyring, &mut c, &admin, input, None).expect("org");
         store.apply(c).expect("apply");
         let (_, records) = keyring.new_records_key().expect("records key");
-        let registry = Registry::new(store.clone(), keyring, Arc::new(records), 1);
+        let registry = Registry::new(store.clone(), keyring, Arc::new(records), quotas, 1);
         Fixture {
             _dir: dir,
             store,
@@ -277,4 +281,52 @@ async fn a_write_lands_with_its_audit_entry_and_a_refused_one_leaves_neither() {
     assert!(matches!(dup, Err(DomainError::Conflict(_))), "{dup:?}");
     assert_eq!(f.audit_count(), before + 2);
     assert_eq!(f.store.count(&keys::envs(project)).expect("count"), 1);
+}
+
+#[actix_rt::test]
+async fn quotas_refuse_the_whole_change_and_counters_follow_creates_and_deletes() {
+    let quotas = Quotas {
+        variables_per_environment: 3,
+        bytes_per_organization: 10_000,
+        ..Quotas::default()
+    };
+    let f = Fixture::with_quotas(quotas);
+    let env = f.environment().await;
+    let import = |keys: &[&str], v: &str| ImportVariables {
+        caller: f.admin.clone(),
+        env,
+        entries: keys.iter().map(|k| (key(k), value(v))).collect(),
+        failed: 0,
+        overwrite: true,
+    };
+    f.send(import(&["A", "B"], "v")).await.expect("two fit");
+    let over = f.send(import(&["C", "D"], "v")).await;
+    assert!(
+        matches!(over, Err(DomainError::QuotaExceeded(_))),
+        "{over:?}"
+    );
+    let count = |f: &Fixture| f.store.counted(&keys::vars(env)).expect("count");
+    assert_eq!(count(&f), 2, "the refused import added nothing");
+    let c = f.send(import(&["C"], "v")).await.expect("the third fits");
+    assert_eq!(c.imported, 1);
+    assert_eq!(count(&f), 3);
+    let list = f
+        .reader()
+        .list_variables(&f.admin, env, PageRequest::default());
+    let id = list.expect("list").items[0].id;
+    let msg = DeleteVariable {
+        caller: f.admin.clone(),
+        id,
+    };
+    f.send(msg).await.expect("delete");
+    assert_eq!(count(&f), 2, "a delete gives room back");
+    // Bytes: values and their history count against the organization.
+    let big = "x".repeat(6_000);
+    let over = f.send(import(&["E"], &big)).await;
+    assert!(over.is_ok(), "{over:?}");
+    let again = f.send(import(&["E"], &big)).await;
+    assert!(
+        matches!(again, Err(DomainError::QuotaExceeded(_))),
+        "a second version does not fit"
+    );
 }

@@ -158,6 +158,7 @@ impl Handler<ImportVariables> for OrgActor {
                     }
                 }
             }
+            tx.within_value_quotas(e.id)?;
             sum.total_variables = sum.imported + sum.updated + sum.skipped + sum.failed;
             let ev =
                 tx.r.event("variables_imported", "environment", e.id.0)

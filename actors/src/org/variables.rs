@@ -73,6 +73,7 @@ impl Tx<'_> {
         self.put_version(&v)?;
         self.put(keys::var_key(env, key.as_str()), &v.id)?;
         self.put_loc(v.id, env)?;
+        self.bump(keys::vars(env), 1);
         Ok(v)
     }
 
@@ -99,6 +100,7 @@ impl Tx<'_> {
             created_at: v.updated_at,
             created_by: v.updated_by,
         };
+        self.bump(keys::org_bytes(v.org), v.sealed.len() as i64);
         self.put(keys::version(v.id, v.version), &version)
     }
 
@@ -107,10 +109,14 @@ impl Tx<'_> {
         self.del(keys::var(v.env, v.id));
         self.del(keys::var_key(v.env, &v.key));
         self.del(keys::loc(v.id));
+        self.bump(keys::vars(v.env), -1);
         let prefix = keys::versions(v.id);
         let store = self.r.store().clone();
-        for k in store.scan_keys(&prefix) {
-            self.del([prefix.as_slice(), &k?].concat());
+        for kv in store.scan_entries(&prefix) {
+            let (k, raw) = kv?;
+            let old: VariableVersion = crate::store::decode(&raw)?;
+            self.bump(keys::org_bytes(v.org), -(old.sealed.len() as i64));
+            self.del([prefix.as_slice(), &k].concat());
         }
         Ok(())
     }
@@ -132,6 +138,7 @@ impl Handler<CreateVariable> for OrgActor {
                 return Err(key_taken());
             }
             let v = tx.add_variable(e.id, &input.key, &input.value, caller.user)?;
+            tx.within_value_quotas(e.id)?;
             let ev =
                 tx.r.event("variable_created", "variable", v.id.0)
                     .detail("variable_key", &v.key)
@@ -170,6 +177,7 @@ impl Handler<UpdateVariable> for OrgActor {
             }
             if let Some(value) = &patch.value {
                 tx.set_value(&mut v, value, caller.user)?;
+                tx.within_value_quotas(v.env)?;
                 changed.push("value");
             } else {
                 v.updated_at = Ts::now();

@@ -78,7 +78,7 @@ impl OrgReader {
             created_at: e.created_at.rfc3339(),
             updated_at: e.updated_at.rfc3339(),
             created_by_name: self.name_of(e.created_by)?,
-            variable_count: self.store().count(&keys::vars(e.id))?,
+            variable_count: self.store().counted(&keys::vars(e.id))?,
         })
     }
 

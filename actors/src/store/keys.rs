@@ -18,7 +18,8 @@
 //! s <env><token id>     -> token hash (an environment's service tokens)
 //! A <org><audit>        -> () (an organization's entries)
 //! Z <user><audit>       -> () (a user's account events)
-//! c <A or Z index>      -> u64 (the number of entries in that audit index)
+//! c <A, Z or V prefix>  -> u64 (entries of an audit index; variables of an environment)
+//! c b <org>             -> u64 (sealed bytes an organization keeps, versions included)
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
 //! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
@@ -135,10 +136,16 @@ pub fn account_audit(u: UserId) -> Vec<u8> {
     k(b'Z', &[&u.be()])
 }
 
-/// How many entries an audit index (`A <org>` or `Z <user>`) holds: `c <index prefix>` -> u64,
-/// kept in the batch of every entry, so a page of the log is counted without reading it.
-pub fn audit_count(index: &[u8]) -> Vec<u8> {
-    [b"c".as_slice(), index].concat()
+/// A counter kept beside what it counts, in the same batches: `c <prefix>` -> u64. For an
+/// audit index (`A <org>`, `Z <user>`) the entries; for an environment's variables
+/// (`V <env>`) the variables; for `org_bytes` the sealed bytes an organization stores.
+pub fn count(prefix: &[u8]) -> Vec<u8> {
+    [b"c".as_slice(), prefix].concat()
+}
+
+/// What `count(org_bytes(o))` counts: every sealed value and version an organization keeps.
+pub fn org_bytes(o: OrgId) -> Vec<u8> {
+    k(b'b', &[&o.be()])
 }
 
 /// A kept answer: `D <scope (9 bytes: kind + id)><sha256(Idempotency-Key)>`.

@@ -327,6 +327,15 @@ impl Store {
         Ok(n)
     }
 
+    /// What the counter of `prefix` says (`keys::count`), or, where none was written yet (a
+    /// store from before counters), a count of the keys under `prefix`.
+    pub fn counted(&self, prefix: &[u8]) -> DomainResult<u64> {
+        match self.get::<u64>(&keys::count(prefix))? {
+            Some(n) => Ok(n),
+            None => self.count(prefix),
+        }
+    }
+
     /// The ids at the end of the keys under `prefix` (an index such as `A <org>`).
     pub fn index_ids(&self, prefix: &[u8]) -> DomainResult<Vec<u64>> {
         self.scan_keys(prefix).map(|k| id_from(&k?)).collect()

@@ -11,6 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod operator;
 #[doc(hidden)]
 pub mod seed;
 pub mod server;

@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Run the server (data under --data-dir, API on --bind).
     Serve(Box<ServeArgs>),
+    /// Write a consistent backup of a running server (through its data dir's admin socket).
+    Backup(keynest::operator::BackupArgs),
+    /// Rebuild a new data directory from a backup (no server running on it).
+    Restore(keynest::operator::RestoreArgs),
     #[command(flatten)]
     Client(keynest::cli::Command),
 }
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(*args),
+        Command::Backup(args) => operator(keynest::operator::run_backup(args)),
+        Command::Restore(args) => operator(keynest::operator::run_restore(args)),
         Command::Client(cmd) => match keynest::cli::execute(cmd) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(e) => {
@@ -37,6 +43,16 @@ fn main() -> ExitCode {
                 ExitCode::from(e.code)
             }
         },
+    }
+}
+
+fn operator(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -150,6 +150,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .shutdown_timeout(10)
     .bind(&args.bind)
     .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    // The admin socket first: once the server says it listens, everything is ready.
+    let admin = admin_channel(&args, kn.clone())?;
     for addr in server.addrs() {
         log::info!(
             "listening on http://{addr} (data in {})",
@@ -169,6 +171,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         handle.stop(true).await;
     });
     let result = running.await;
+    if let Some(admin) = admin {
+        admin.stop(true).await;
+    }
     if let Some(cause) = kn.storage_failure() {
         kn.stop();
         return Err(format!(
@@ -180,6 +185,42 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     kn.flush().map_err(|e| format!("final flush failed: {e}"))?;
     kn.stop();
     result.map_err(|e| format!("server error: {e}"))
+}
+
+/// The operator's channel: `<data-dir>/admin.sock`, mode 0600, serving `operator::configure`
+/// only. Whoever can reach the data directory is the operator; no API token opens it.
+#[cfg(unix)]
+fn admin_channel(
+    args: &ServeArgs,
+    kn: keynest_actors::Keynest,
+) -> Result<Option<actix_web::dev::ServerHandle>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = crate::operator::socket_path(&args.data_dir);
+    // A socket left by a server that did not stop cleanly (the store's lock proves none runs).
+    let _ = std::fs::remove_file(&path);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(kn.clone()))
+            .configure(crate::operator::configure)
+    })
+    .workers(1)
+    .disable_signals()
+    .bind_uds(&path)
+    .map_err(|e| format!("cannot open the admin socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(running);
+    Ok(Some(handle))
+}
+
+#[cfg(not(unix))]
+fn admin_channel(
+    _: &ServeArgs,
+    _: keynest_actors::Keynest,
+) -> Result<Option<actix_web::dev::ServerHandle>, String> {
+    Ok(None)
 }
 
 async fn no_route() -> HttpResponse {

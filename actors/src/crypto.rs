@@ -237,6 +237,41 @@ impl fmt::Debug for Keyring {
 const CHECK_AAD: &[u8] = b"keynest/check/v1";
 const CHECK_PLAINTEXT: &[u8] = b"keynest master key check";
 const RECORDS_KEY_AAD: &[u8] = b"keynest/records-key/v1";
+const STREAM_KEY_AAD: &[u8] = b"keynest/backup-key/v1";
+
+/// The key of one backup file, itself sealed by the master key in the file's header. Each chunk
+/// is sealed with its index and whether it is the last in the associated data, so chunks cannot
+/// be reordered, dropped or the file cut short without the restore noticing.
+pub struct StreamKey(SealingKey);
+
+impl fmt::Debug for StreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StreamKey(<redacted>)")
+    }
+}
+
+impl StreamKey {
+    fn aad(index: u64, last: bool) -> [u8; 17] {
+        let mut aad = [0u8; 17];
+        aad[..8].copy_from_slice(b"kn/bak/1");
+        aad[8..16].copy_from_slice(&index.to_be_bytes());
+        aad[16] = u8::from(last);
+        aad
+    }
+
+    pub fn seal_chunk(&self, index: u64, last: bool, plain: &[u8]) -> DomainResult<Vec<u8>> {
+        self.0.seal(plain, &Self::aad(index, last))
+    }
+
+    pub fn open_chunk(
+        &self,
+        index: u64,
+        last: bool,
+        blob: &[u8],
+    ) -> DomainResult<Zeroizing<Vec<u8>>> {
+        self.0.open(blob, &Self::aad(index, last))
+    }
+}
 
 impl Keyring {
     pub fn new(master: &MasterKey) -> Keyring {
@@ -284,6 +319,24 @@ impl Keyring {
             .try_into()
             .map_err(|_| DomainError::Internal("the records key has the wrong length".into()))?;
         Ok(DataKey::from_bytes(OrgId(0), 0, arr))
+    }
+
+    /// A new key for one backup file: sealed (for the file's header) and open.
+    pub fn new_stream_key(&self) -> DomainResult<(Vec<u8>, StreamKey)> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        random_bytes(&mut bytes[..])?;
+        let sealed = self.kek.seal(&bytes[..], STREAM_KEY_AAD)?;
+        Ok((sealed, StreamKey(SealingKey::new(0, &bytes))))
+    }
+
+    /// A backup file's key; an error when this master key did not seal it.
+    pub fn open_stream_key(&self, sealed: &[u8]) -> DomainResult<StreamKey> {
+        let bytes = self.kek.open(sealed, STREAM_KEY_AAD)?;
+        let arr: &[u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| DomainError::Internal("a backup key has the wrong length".into()))?;
+        Ok(StreamKey(SealingKey::new(0, arr)))
     }
 
     pub fn open_data_key(&self, org: OrgId, version: u32, sealed: &[u8]) -> DomainResult<DataKey> {

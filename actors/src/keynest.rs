@@ -248,6 +248,40 @@ impl Keynest {
         reader.get_variable(caller, id)
     }
 
+    /// Write a consistent backup of the running store to a new file at `path` (mode 0600),
+    /// holding writes back only for a moment at its end (see `store::snapshot`).
+    pub async fn backup_to(
+        &self,
+        path: std::path::PathBuf,
+    ) -> DomainResult<crate::backup::Summary> {
+        let (store, keyring) = (self.store.clone(), self.keyring.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let file = opts.open(&path).map_err(|e| {
+                DomainError::invalid("output", format!("Cannot create {}: {e}", path.display()))
+            })?;
+            let mut out = std::io::BufWriter::new(file);
+            let result = crate::backup::write(&store, &keyring, &mut out).and_then(|s| {
+                let file = out
+                    .into_inner()
+                    .map_err(|e| DomainError::internal("backup", e.into_error()))?;
+                file.sync_all()
+                    .map_err(|e| DomainError::internal("backup", e))?;
+                Ok(s)
+            });
+            if result.is_err() {
+                let _ = std::fs::remove_file(&path);
+            }
+            result
+        });
+        written
+            .await
+            .map_err(|e| DomainError::internal("blocking pool", e))?
+    }
+
     /// Why the store failed, once it has (see `store::Health`).
     pub fn storage_failure(&self) -> Option<String> {
         self.store.failure().map(str::to_string)

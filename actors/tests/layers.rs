@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["model", "error", "page"],
     &["crypto", "store"],
     &["input"],
-    &["audit", "formats", "idempotency"],
+    &["audit", "formats", "idempotency", "backup"],
     &["org"],
     &["registry"],
     &["accounts"],

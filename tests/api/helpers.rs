@@ -68,6 +68,11 @@ impl TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"), &[])
     }
 
+    /// A server on a data dir that already holds a store (a restored backup).
+    pub fn start_on(dir: TempDir) -> TestServer {
+        Self::start_in(dir, &[])
+    }
+
     pub fn start_with_env(env: &[(&str, &str)]) -> TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"), env)
     }

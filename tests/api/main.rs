@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod clean_output;
 mod cli;
 mod connections;

@@ -11,6 +11,7 @@
 mod gate;
 pub mod keys;
 mod loc;
+mod snapshot;
 
 pub use gate::{Gate, Reading};
 pub use loc::{Loc, Located};
@@ -45,35 +46,32 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> DomainResult<T> {
     }
 }
 
-/// A set of writes applied atomically by `Store::commit`.
+/// A set of writes applied atomically by `Store::apply`.
 #[derive(Default)]
 pub struct Changes {
     batch: sled::Batch,
-    empty: bool,
+    /// The keys written, for a snapshot taken while the change is applied (see `snapshot`).
+    keys: Vec<Vec<u8>>,
 }
 
 impl Changes {
     pub fn new() -> Self {
-        Changes {
-            batch: sled::Batch::default(),
-            empty: true,
-        }
+        Changes::default()
     }
 
     pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> DomainResult<()> {
-        self.batch.insert(key, encode(value)?);
-        self.empty = false;
+        self.put_raw(key, encode(value)?);
         Ok(())
     }
 
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.keys.push(key.clone());
         self.batch.insert(key, value);
-        self.empty = false;
     }
 
     pub fn del(&mut self, key: Vec<u8>) {
+        self.keys.push(key.clone());
         self.batch.remove(key);
-        self.empty = false;
     }
 }
 
@@ -84,6 +82,7 @@ pub struct Store {
     flusher: std::sync::mpsc::Sender<FlushWaiter>,
     health: Arc<Health>,
     gates: Arc<DashMap<OrgId, Arc<Gate>>>,
+    snapshots: Arc<snapshot::Tracker>,
 }
 
 /// Whether the store can still be trusted. The first write or flush error fails it for good
@@ -134,6 +133,7 @@ impl Store {
             flusher,
             health: Arc::default(),
             gates: Arc::default(),
+            snapshots: Arc::default(),
         })
     }
 
@@ -216,6 +216,7 @@ impl Store {
     /// crash (a service token's `last_used`).
     pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
         self.check()?;
+        let _writing = self.snapshots.writing([key]);
         self.db
             .insert(key, encode(value)?)
             .map_err(|e| self.fail(e, false))?;
@@ -226,7 +227,9 @@ impl Store {
     /// (compare-and-swap) and made durable by the flush of the change that uses it.
     pub fn next_id(&self, kind: &str) -> DomainResult<u64> {
         self.check()?;
-        let v = self.db.update_and_fetch(keys::seq(kind), |old| {
+        let seq = keys::seq(kind);
+        let _writing = self.snapshots.writing([&seq]);
+        let v = self.db.update_and_fetch(seq.as_slice(), |old| {
             let n = old
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(u64::from_be_bytes)
@@ -244,7 +247,8 @@ impl Store {
     /// may not have been applied.
     pub fn apply(&self, changes: Changes) -> DomainResult<()> {
         self.check()?;
-        if !changes.empty {
+        if !changes.keys.is_empty() {
+            let _writing = self.snapshots.writing(&changes.keys);
             self.db
                 .apply_batch(changes.batch)
                 .map_err(|e| self.fail(e, true))?;

@@ -5,7 +5,8 @@
 
 use super::{
     AuditEntry, AuditId, EnvId, EnvironmentType, Invitation, InvitationId, Membership, OrgId,
-    ProjectId, Role, SecretValue, ServiceAccess, ServiceTokenId, Ts, User, UserId, VarId,
+    ProjectId, Role, SecretValue, ServiceAccess, ServiceTokenId, SessionId, SessionRecord, Ts, User,
+    UserId, VarId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -250,4 +251,29 @@ pub struct CompareView {
     pub only_in_target: Vec<String>,
     pub different: Vec<String>,
     pub same: Vec<String>,
+}
+
+/// One of the caller's login sessions: when and from where it began and was last used (to the
+/// minute), and whether it is the one asking. Never the token or anything derived from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub created_at: String,
+    pub created_ip: Option<String>,
+    pub last_used_at: String,
+    pub last_used_ip: Option<String>,
+    pub current: bool,
+}
+
+impl SessionView {
+    pub fn new(s: &SessionRecord, current: bool) -> Self {
+        SessionView {
+            id: s.id,
+            created_at: s.created_at.rfc3339(),
+            created_ip: s.created_ip.clone(),
+            last_used_at: s.last_used_at.rfc3339(),
+            last_used_ip: s.last_used_ip.clone(),
+            current,
+        }
+    }
 }

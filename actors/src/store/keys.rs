@@ -18,6 +18,9 @@
 //! s <env><token id>     -> token hash (an environment's service tokens)
 //! A <org><audit>        -> () (an organization's entries)
 //! Z <user><audit>       -> () (a user's account events)
+//! T <sha256(token)>     SessionRecord (beside the token's `t` record; both go together)
+//! L <user><session>     -> token hash (a user's sessions, oldest first)
+//! m/sessions            SessionPolicy the serving process enforces (absent: none)
 //! c <A, Z or V prefix>  -> u64 (entries of an audit index; variables of an environment)
 //! c b <org>             -> u64 (sealed bytes an organization keeps, versions included)
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
@@ -37,6 +40,7 @@ use crate::model::*;
 pub const CHECK: &[u8] = b"m/check";
 /// The key that seals kept answers (idempotency), itself sealed by the master key.
 pub const RECORDS_KEY: &[u8] = b"m/records-key";
+pub const SESSION_POLICY: &[u8] = b"m/sessions";
 
 fn k(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -61,6 +65,22 @@ pub fn username(lower: &str) -> Vec<u8> {
 }
 pub fn token(hash: &[u8; 32]) -> Vec<u8> {
     k(b't', &[hash])
+}
+pub fn tokens() -> Vec<u8> {
+    vec![b't']
+}
+/// Every session (`T`), and one session by its token's hash.
+pub fn sessions() -> Vec<u8> {
+    vec![b'T']
+}
+pub fn session(hash: &[u8; 32]) -> Vec<u8> {
+    k(b'T', &[hash])
+}
+pub fn user_session(u: UserId, s: SessionId) -> Vec<u8> {
+    k(b'L', &[&u.be(), &s.be()])
+}
+pub fn user_sessions(u: UserId) -> Vec<u8> {
+    k(b'L', &[&u.be()])
 }
 pub fn org(o: OrgId) -> Vec<u8> {
     k(b'o', &[&o.be()])

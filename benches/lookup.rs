@@ -62,7 +62,7 @@ fn lookup(c: &mut Criterion) {
     c.bench_function("token_auth", |b| {
         b.iter(|| {
             s.kn.tokens()
-                .authenticate(black_box(&s.token))
+                .authenticate(black_box(&s.token), None)
                 .expect("auth")
                 .expect("valid")
         })

@@ -2,11 +2,18 @@
 //! "is this email taken" and "take it" happen as one step. Argon2id runs on the blocking pool,
 //! never on the actor's thread; the actor only checks and writes.
 //!
-//! Token authentication does not go through the actor: `Tokens` answers from a DashMap of token
-//! hashes in front of the store, so the hot path is one SHA-256 and one map look-up.
+//! Login tokens and their sessions are `sessions`'s; token authentication does not go through
+//! the actor: `Tokens` (`tokens.rs`) answers from a DashMap of token hashes in front of the
+//! store, so the hot path is one SHA-256, one map look-up and a comparison of times.
+
+pub mod sessions;
+pub mod tokens;
+
+pub use sessions::{ListSessions, Logout, LogoutAll, RevokeSession};
+pub use tokens::Tokens;
 
 use crate::audit::{self, Event};
-use crate::crypto::{hash_token, is_token_hex, new_token_hex, random_bytes, Keyring, TokenHash};
+use crate::crypto::{random_bytes, Keyring};
 use crate::error::{DomainError, DomainResult};
 use crate::input::{Credentials, NewOrg, NewUser, Password};
 use crate::model::*;
@@ -15,8 +22,6 @@ use crate::store::{keys, Changes, Store};
 use actix::prelude::*;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use dashmap::mapref::entry::Entry;
-use dashmap::DashMap;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -60,48 +65,6 @@ async fn hashing<T: Send + 'static>(
         .map_err(|e| DomainError::internal("blocking pool", e))?
 }
 
-/// Token -> user, answered from memory after the first use of a token.
-pub struct Tokens {
-    cache: DashMap<TokenHash, UserId>,
-    store: Store,
-}
-
-impl Tokens {
-    pub fn new(store: Store) -> Self {
-        Tokens {
-            cache: DashMap::new(),
-            store,
-        }
-    }
-
-    /// The user a token belongs to, or `None` for a token that is malformed, unknown or revoked.
-    pub fn authenticate(&self, token: &str) -> DomainResult<Option<(UserId, TokenHash)>> {
-        if !is_token_hex(token) {
-            return Ok(None);
-        }
-        let hash = hash_token(token);
-        if let Some(user) = self.cache.get(&hash) {
-            return Ok(Some((*user, hash)));
-        }
-        // The store is read while the entry is locked, and `revoke` deletes from the store before
-        // the cache: a revoked token can never be put back into the cache by a racing reader.
-        match self.cache.entry(hash) {
-            Entry::Occupied(e) => Ok(Some((*e.get(), hash))),
-            Entry::Vacant(v) => match self.store.get::<TokenRecord>(&keys::token(&hash))? {
-                Some(rec) => {
-                    v.insert(rec.user);
-                    Ok(Some((rec.user, hash)))
-                }
-                None => Ok(None),
-            },
-        }
-    }
-
-    fn forget(&self, hash: &TokenHash) {
-        self.cache.remove(hash);
-    }
-}
-
 /// What register and login answer. The token is shown this once; only its hash is stored.
 pub struct Session {
     pub token: Zeroizing<String>,
@@ -121,13 +84,6 @@ pub struct Register {
 pub struct Login {
     pub input: Credentials,
     pub ip: Option<String>,
-}
-
-#[derive(Message)]
-#[rtype(result = "DomainResult<()>")]
-pub struct Logout {
-    pub caller: Caller,
-    pub token: TokenHash,
 }
 
 pub struct AccountsActor {
@@ -180,16 +136,6 @@ impl AccountsActor {
         Ok(())
     }
 
-    fn issue_token(&self, changes: &mut Changes, user: UserId) -> DomainResult<Zeroizing<String>> {
-        let token = new_token_hex()?;
-        let rec = TokenRecord {
-            user,
-            created_at: Ts::now(),
-        };
-        changes.put(keys::token(&hash_token(&token)), &rec)?;
-        Ok(token)
-    }
-
     /// Write the user, their first token, their personal organization and the audit entries as
     /// one batch. Runs on the actor, so the uniqueness check and the write are one step.
     fn insert_user(
@@ -215,7 +161,7 @@ impl AccountsActor {
         changes.put(keys::user(user.id), &user)?;
         changes.put(keys::email(&input.email.lower()), &user.id)?;
         changes.put(keys::username(&user.username.to_lowercase()), &user.id)?;
-        let token = self.issue_token(&mut changes, user.id)?;
+        let token = sessions::issue(&self.store, &mut changes, user.id, ip.clone())?;
         let owner = if user.first_name.is_empty() {
             &user.username
         } else {
@@ -264,7 +210,7 @@ impl AccountsActor {
         user = self.store.user(user.id)?.ok_or_else(bad)?;
         user.last_login = Some(Ts::now());
         changes.put(keys::user(user.id), &user)?;
-        let token = self.issue_token(&mut changes, user.id)?;
+        let token = sessions::issue(&self.store, &mut changes, user.id, ip.clone())?;
         let event = Event::new(None, "user_login", "user", user.id.0);
         audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
         self.store.apply(changes)?;
@@ -377,31 +323,6 @@ impl Handler<FinishLogin> for AccountsActor {
 
     fn handle(&mut self, msg: FinishLogin, _: &mut Self::Context) -> Self::Result {
         let result = self.finish_login(msg.user, msg.ok, msg.ip);
-        durable(self.store.clone(), result)
-    }
-}
-
-impl Handler<Logout> for AccountsActor {
-    type Result = AtomicResponse<Self, DomainResult<()>>;
-
-    fn handle(&mut self, msg: Logout, _: &mut Self::Context) -> Self::Result {
-        let result = (|| {
-            let user = self.store.user(msg.caller.user)?;
-            let mut changes = Changes::new();
-            changes.del(keys::token(&msg.token));
-            let event = Event::new(None, "user_logout", "user", msg.caller.user.0);
-            audit::record(
-                &self.store,
-                &mut changes,
-                user.as_ref(),
-                msg.caller.ip,
-                event,
-            )?;
-            self.store.apply(changes)?;
-            // Store first, cache second: see `Tokens::authenticate`.
-            self.tokens.forget(&msg.token);
-            Ok(())
-        })();
         durable(self.store.clone(), result)
     }
 }

@@ -3,7 +3,7 @@
 //! organization that owns the record the message names (`org::Routed`), and fans lists that
 //! span several organizations out to each of them and merges the answers in id order.
 
-use crate::accounts::{AccountsActor, Tokens};
+use crate::accounts::{sessions, AccountsActor, Tokens};
 use crate::audit::{self, AuditActor};
 use crate::crypto::{DataKey, Keyring, MasterKey};
 use crate::error::{DomainError, DomainResult};
@@ -36,16 +36,18 @@ impl Keynest {
     /// Open the store under `data_dir`, check the master key against it (a wrong key stops the
     /// start here, before anything is served) and start the actors. Must run inside an actix
     /// System; `workers` is the number of arbiters the organization actors are spread over.
+    /// Login sessions never expire: see `open_with`.
     pub fn open(data_dir: &Path, master: &MasterKey, workers: usize) -> Result<Keynest, String> {
-        Self::open_with(data_dir, master, workers, Quotas::default())
+        Self::open_with(data_dir, master, workers, Quotas::default(), SessionPolicy::default())
     }
 
-    /// As `open`, with the given quotas.
+    /// As `open`, with the given quotas, ending login sessions that outlive `sessions`.
     pub fn open_with(
         data_dir: &Path,
         master: &MasterKey,
         workers: usize,
         quotas: Quotas,
+        sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
         let store = Store::open(data_dir).map_err(|e| e.to_string())?;
         let keyring = Arc::new(Keyring::new(master));
@@ -69,7 +71,8 @@ impl Keynest {
             }
         }
         let records = Arc::new(Self::records_key(&store, &keyring).map_err(|e| e.to_string())?);
-        let tokens = Arc::new(Tokens::new(store.clone()));
+        sessions::prepare(&store, sessions).map_err(|e| e.to_string())?;
+        let tokens = Arc::new(Tokens::new(store.clone(), sessions));
         let registry = Arc::new(Registry::new(
             store.clone(),
             keyring.clone(),
@@ -81,6 +84,7 @@ impl Keynest {
             .map_err(|e| e.to_string())?;
         let accounts =
             AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
+        tokens.record_uses_with(accounts.clone().recipient());
         let audit_store = store.clone();
         let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| {
             AuditActor::new(audit_store)
@@ -120,6 +124,17 @@ impl Keynest {
         token: &str,
     ) -> DomainResult<Result<(ServiceGrant, UserId), service_tokens::Refused>> {
         service_tokens::authenticate(&self.store, token)
+    }
+
+    /// How often expired login sessions should be swept out; `None` when they never expire.
+    pub fn session_sweep_every(&self) -> Option<std::time::Duration> {
+        self.tokens.policy().sweep_every()
+    }
+
+    /// Delete the login sessions that have outlived their lifetimes (in bounded batches, each
+    /// durable); answers how many.
+    pub async fn sweep_sessions(&self) -> DomainResult<usize> {
+        sessions::sweep(&self.store, &self.accounts, self.tokens.policy()).await
     }
 
     /// Send `msg` to the accounts actor and wait for its answer.

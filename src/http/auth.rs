@@ -84,7 +84,7 @@ fn authenticate(req: &HttpRequest) -> Result<(Caller, Option<TokenHash>), ApiErr
             Err(Refused::Unknown) => Err(ApiError::unauthenticated("Invalid token.")),
         };
     }
-    match state.kn.tokens().authenticate(token)? {
+    match state.kn.tokens().authenticate(token, ip.as_deref())? {
         Some((user, hash)) => Ok((Caller::session(user, ip, hash), Some(hash))),
         None => Err(ApiError::unauthenticated("Invalid token.")),
     }

@@ -12,14 +12,30 @@ use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::store::{keys, Store};
 
-/// The caller's login token still exists (not logged out since the request arrived): checked
-/// where a change is made, so a logout ends requests already in flight.
+/// The caller's login session still exists (not logged out or revoked since the request
+/// arrived) and, under the stored `SessionPolicy`, has not outlived its lifetimes. Read from the
+/// store where a change is made, so a logout ends requests already in flight too; the policy is
+/// read there too (one small cached read, as the session is).
 pub fn session_alive(store: &Store, caller: &Caller) -> DomainResult<()> {
-    match &caller.session {
-        Some(hash) if !store.contains(&keys::token(hash))? => {
-            Err(DomainError::Unauthorized("Invalid token.".into()))
+    let Some(hash) = &caller.session else {
+        return Ok(());
+    };
+    let key = keys::session(hash);
+    let policy: SessionPolicy = store.get(keys::SESSION_POLICY)?.unwrap_or_default();
+    let alive = if policy.is_off() {
+        store.contains(&key)?
+    } else {
+        match store.get::<SessionRecord>(&key)? {
+            Some(s) if policy.expired_as_stored(&s, Ts::now()) => {
+                return Err(DomainError::Unauthorized(SESSION_EXPIRED.into()));
+            }
+            found => found.is_some(),
         }
-        _ => Ok(()),
+    };
+    if alive {
+        Ok(())
+    } else {
+        Err(DomainError::Unauthorized("Invalid token.".into()))
     }
 }
 

@@ -1,22 +1,29 @@
-//! `/api/auth/`: register, login, logout, profile.
+//! `/api/auth/`: register, login, logout, profile, and the caller's login sessions: list them,
+//! revoke one, log out of all of them.
 
 use crate::http::auth::{AuthAttempt, Authenticated};
 use crate::http::error::ApiResult;
 use crate::http::error::{ApiError, ErrorCode};
+use crate::http::pagination::{render, ListQuery};
 use crate::http::ratelimit::{now_micros, Key};
 use crate::http::{AppState, JsonObject};
-use actix_web::{web, HttpResponse};
-use keynest_actors::accounts::{Login, Logout, Register, Session};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::accounts::{
+    ListSessions, Login, Logout, LogoutAll, Register, RevokeSession, Session,
+};
 use keynest_actors::error::DomainError;
 use keynest_actors::input::{Credentials, NewUser};
-use keynest_actors::model::{ProfileView, UserView};
-use serde_json::json;
+use keynest_actors::model::{ProfileView, SessionId, UserView};
+use serde_json::{json, Map, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/register/", web::post().to(register_user))
         .route("/api/auth/login/", web::post().to(login_user))
         .route("/api/auth/logout/", web::post().to(logout_user))
-        .route("/api/auth/profile/", web::get().to(get_profile));
+        .route("/api/auth/logout-all/", web::post().to(logout_all))
+        .route("/api/auth/profile/", web::get().to(get_profile))
+        .service(web::resource("/api/auth/sessions/").route(web::get().to(list_sessions)))
+        .service(web::resource("/api/auth/sessions/{id}/").route(web::delete().to(revoke_session)));
 }
 
 async fn register_user(
@@ -82,6 +89,66 @@ async fn logout_user(state: web::Data<AppState>, auth: Authenticated) -> ApiResu
     };
     state.kn.account(msg).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Successfully logged out"})))
+}
+
+/// Ends every session of the caller, this one included, unless the body says
+/// `{"keep_current": true}`. The body is optional; one that is there must be a JSON object.
+async fn logout_all(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let keep_current = keep_current(&body)?;
+    let msg = LogoutAll {
+        caller: auth.caller,
+        keep_current,
+    };
+    let revoked = state.kn.account(msg).await?;
+    let message = if keep_current {
+        "Logged out of every other session"
+    } else {
+        "Logged out of every session"
+    };
+    Ok(HttpResponse::Ok().json(json!({"message": message, "revoked": revoked})))
+}
+
+fn keep_current(body: &[u8]) -> ApiResult<bool> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let map: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|_| ApiError::bad_request("The body must be a JSON object."))?;
+    match map.get("keep_current") {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(DomainError::invalid("keep_current", "Must be true or false.").into()),
+    }
+}
+
+async fn list_sessions(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (_, page) = ListQuery::with_page(&req)?;
+    let msg = ListSessions {
+        caller: auth.caller,
+        page,
+    };
+    render(&req, page, state.kn.account(msg).await?)
+}
+
+async fn revoke_session(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<HttpResponse> {
+    let msg = RevokeSession {
+        caller: auth.caller,
+        id: SessionId(*id),
+    };
+    state.kn.account(msg).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn get_profile(

@@ -5,8 +5,11 @@ use crate::http::ratelimit::{Rate, RateSettings};
 use clap::Args;
 use keynest_actors::crypto::MasterKey;
 use keynest_actors::org::Quotas;
+use keynest_actors::model::SessionPolicy;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +81,12 @@ pub struct ServeArgs {
     /// `off` switches every rate limit off (for benchmarks).
     #[arg(long, env = "KEYNEST_RATE_LIMIT", default_value = "on", value_parser = ["on", "off"])]
     pub rate_limit: String,
+    /// End a login session unused for this long (`30m`, `12h`, `30d`, `45s`; `off`: never).
+    #[arg(long, env = "KEYNEST_SESSION_IDLE_TIMEOUT", default_value = "off")]
+    pub session_idle_timeout: Lifetime,
+    /// End a login session this long after it began, however much it is used (`off`: never).
+    #[arg(long, env = "KEYNEST_SESSION_MAX_AGE", default_value = "off")]
+    pub session_max_age: Lifetime,
     /// A file holding the master key as 64 hex characters (else KEYNEST_MASTER_KEY, else
     /// <data-dir>/master.key, created on first start).
     #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
@@ -106,6 +115,8 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_HEADER_TIMEOUT",
     "KEYNEST_BODY_TIMEOUT",
     "KEYNEST_MAX_REQUESTS_PER_CLIENT",
+    "KEYNEST_SESSION_IDLE_TIMEOUT",
+    "KEYNEST_SESSION_MAX_AGE",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
 ];
@@ -137,6 +148,14 @@ impl ServeArgs {
             environments_per_project: self.max_environments_per_project,
             organizations_per_user: self.max_organizations_per_user,
             bytes_per_organization: self.max_mib_per_organization.saturating_mul(1024 * 1024),
+        }
+    }
+
+    /// The lifetimes login sessions are held to (none by default: tokens live until revoked).
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle_timeout: self.session_idle_timeout.0,
+            max_age: self.session_max_age.0,
         }
     }
 
@@ -180,6 +199,40 @@ impl ServeArgs {
     }
 }
 
+/// A session lifetime: a whole number and a unit, `s`, `m`, `h` or `d` (`90s`, `30m`, `12h`,
+/// `30d`), or `off` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime(pub Option<Duration>);
+
+impl FromStr for Lifetime {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}`: use a number and a unit (45s, 30m, 12h, 30d), or off");
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Lifetime(None));
+        }
+        let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n.parse().map_err(|_| bad())?;
+        let secs = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            _ => return Err(bad()),
+        };
+        match n.checked_mul(secs) {
+            Some(0) => Err(format!(
+                "`{s}`: a lifetime must be longer than zero (or off)"
+            )),
+            Some(total) => Ok(Lifetime(Some(Duration::from_secs(total)))),
+            None => Err(bad()),
+        }
+    }
+}
+
 /// Create the data dir, readable by its owner only.
 pub fn prepare_data_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -190,4 +243,41 @@ pub fn prepare_data_dir(dir: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_a_number_and_a_unit_or_off() {
+        let ok = [
+            ("off", None),
+            ("OFF", None),
+            ("45s", Some(45)),
+            ("30m", Some(1_800)),
+            ("12h", Some(43_200)),
+            ("30d", Some(2_592_000)),
+        ];
+        for (text, secs) in ok {
+            let want = Lifetime(secs.map(Duration::from_secs));
+            assert_eq!(text.parse::<Lifetime>(), Ok(want), "{text}");
+        }
+        for text in [
+            "",
+            "30",
+            "m",
+            "-5m",
+            "1.5h",
+            "30 m",
+            "30min",
+            "0s",
+            "99999999999999999d",
+        ] {
+            assert!(
+                text.parse::<Lifetime>().is_err(),
+                "{text:?} should be refused"
+            );
+        }
+    }
 }

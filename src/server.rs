@@ -21,8 +21,29 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     prepare_data_dir(&args.data_dir)?;
     let master = args.master_key()?;
     let workers = args.workers();
-    let kn = Keynest::open_with(&args.data_dir, &master, workers, args.quotas())?;
+    let kn = Keynest::open_with(
+        &args.data_dir,
+        &master,
+        workers,
+        args.quotas(),
+        args.session_policy(),
+    )?;
     drop(master);
+    if let Some(every) = kn.session_sweep_every() {
+        // An expired session is refused on its next use; this deletes the ones never used again.
+        let kn = kn.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(every);
+            loop {
+                tick.tick().await;
+                match kn.sweep_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("ended {n} expired login sessions"),
+                    Err(e) => log::warn!("session sweep: {e}"),
+                }
+            }
+        });
+    }
     let limiter = args
         .rate_settings()
         .map(|r| Arc::new(ratelimit::Limiter::new(r)));

@@ -20,5 +20,6 @@ mod quotas;
 mod ratelimit;
 mod resources;
 mod roles;
+mod sessions;
 mod teams;
 mod transfer;

@@ -4,8 +4,8 @@
 use crate::http::ratelimit::{Rate, RateSettings};
 use clap::Args;
 use keynest_actors::crypto::MasterKey;
-use keynest_actors::org::Quotas;
 use keynest_actors::model::SessionPolicy;
+use keynest_actors::org::Quotas;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

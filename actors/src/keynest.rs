@@ -38,7 +38,13 @@ impl Keynest {
     /// System; `workers` is the number of arbiters the organization actors are spread over.
     /// Login sessions never expire: see `open_with`.
     pub fn open(data_dir: &Path, master: &MasterKey, workers: usize) -> Result<Keynest, String> {
-        Self::open_with(data_dir, master, workers, Quotas::default(), SessionPolicy::default())
+        Self::open_with(
+            data_dir,
+            master,
+            workers,
+            Quotas::default(),
+            SessionPolicy::default(),
+        )
     }
 
     /// As `open`, with the given quotas, ending login sessions that outlive `sessions`.

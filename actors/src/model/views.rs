@@ -5,8 +5,8 @@
 
 use super::{
     AuditEntry, AuditId, EnvId, EnvironmentType, Invitation, InvitationId, Membership, OrgId,
-    ProjectId, Role, SecretValue, ServiceAccess, ServiceTokenId, SessionId, SessionRecord, Ts, User,
-    UserId, VarId,
+    ProjectId, Role, SecretValue, ServiceAccess, ServiceTokenId, SessionId, SessionRecord, Ts,
+    User, UserId, VarId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

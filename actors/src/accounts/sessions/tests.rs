@@ -145,7 +145,9 @@ fn an_organization_refuses_a_session_ended_or_expired_since_the_request_arrived(
     };
     let org = new_org(&store, &keyring, &mut c, &user, input, None).expect("org");
     store.apply(c).expect("apply");
-    let reader = OrgReader::new(org.id, store.clone(), Vec::new());
+    let (_, records) = keyring.new_records_key().expect("records key");
+    let quotas = crate::org::Quotas::default();
+    let reader = OrgReader::new(org.id, store.clone(), Vec::new(), records.into(), quotas);
     let now = Ts::now();
     let fresh = put_session(&store, id, now, now);
     let stale = put_session(&store, id, now, Ts(now.0 - 2 * MINUTE));

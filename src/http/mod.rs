@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod projects;
 pub mod ratelimit;
+pub mod secret_body;
 pub mod service_tokens;
 pub mod transfer;
 pub mod variables;

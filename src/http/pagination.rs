@@ -3,6 +3,8 @@
 //! `keynest_actors::page`'s.
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::secret_body;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use keynest_actors::error::FieldErrors;
 use keynest_actors::page::{PageRequest, Paged, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -101,13 +103,15 @@ pub fn render<T: Serialize>(
         .has_next(paged.count)
         .then(|| page_url(req, page.page() + 1));
     let previous = page.has_previous().then(|| page_url(req, page.page() - 1));
-    // Serialized straight from the items, with no intermediate JSON tree.
-    Ok(HttpResponse::Ok().json(PageBody {
+    // Serialized straight from the items, with no intermediate JSON tree, into a buffer that is
+    // zeroized once sent: pages of variables and versions carry values.
+    let body = PageBody {
         count: paged.count,
         next,
         previous,
         results: paged.items,
-    }))
+    };
+    secret_body::json(StatusCode::OK, &body)
 }
 
 #[derive(Serialize)]

@@ -1,10 +1,12 @@
-//! `/api/environments/{id}/service-tokens/`: create (the token is in this answer only), list,
-//! revoke.
+//! `/api/environments/{id}/service-tokens/`: create (the token is in this answer only, written
+//! into a buffer zeroized once sent), list, revoke.
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
+use crate::http::secret_body;
 use crate::http::{AppState, JsonObject};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use keynest_actors::input::NewServiceToken;
@@ -38,9 +40,7 @@ async fn create_service_token(
         input: NewServiceToken::parse(&body)?,
     };
     let view = state.kn.ask(msg).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(view))
+    secret_body::json(StatusCode::CREATED, &view)
 }
 
 async fn list_service_tokens(

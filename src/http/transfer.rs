@@ -4,6 +4,7 @@
 use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::pagination::ListQuery;
+use crate::http::secret_body::SecretBuf;
 use crate::http::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -11,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use keynest_actors::formats::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
 use keynest_actors::model::{EnvId, SecretValue};
-use keynest_actors::org::{ExportEnvironment, ImportVariables};
+use keynest_actors::org::{Export, ExportEnvironment, ImportVariables};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -64,32 +65,10 @@ async fn export_environment(
         format: format.extension(),
     };
     let export = state.kn.export(msg).await?;
-    let vars: Vec<(String, String)> = export
-        .vars
-        .into_iter()
-        .map(|(k, v)| (k, v.expose().to_string()))
-        .collect();
-    let body = Zeroizing::new(match format {
-        Format::Env => {
-            let now = chrono::Utc::now()
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string();
-            let header = ExportHeader {
-                environment: &export.environment,
-                project: &export.project,
-                organization: &export.organization,
-                generated_on: &now,
-            };
-            formats::render_env(&header, &vars)
-        }
-        Format::Json => formats::render_json(&vars),
-        Format::Yaml => formats::render_yaml(&vars),
-    });
-    drop(Zeroizing::new(
-        vars.into_iter()
-            .flat_map(|(k, v)| [k, v])
-            .collect::<Vec<_>>(),
-    ));
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let body = render_export(format, &export, &now)?;
     let name = file_name(&export.project, &export.environment, format.extension());
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
@@ -98,7 +77,64 @@ async fn export_environment(
             format!("attachment; filename=\"{name}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body.as_bytes().to_vec()))
+        .body(body.into_bytes()))
+}
+
+/// The export as the client asked for it, written from the opened values straight into one
+/// `SecretBuf` (zeroized once sent), so no other copy of a value is left behind by this handler.
+/// `formats::render_env`, `render_json` and `render_yaml` stay the definition of each layout:
+/// `export_is_rendered_exactly_as_formats_renders_it` holds this to them byte for byte. (They
+/// build `String`s freed without being zeroized; rendering into a caller's writer there would
+/// make this one piece again.)
+fn render_export(format: Format, export: &Export, now: &str) -> ApiResult<SecretBuf> {
+    let vars = &export.vars;
+    let size: usize = vars
+        .iter()
+        .map(|(k, v)| k.len() + v.expose().len() + 8)
+        .sum();
+    let mut buf = SecretBuf::with_capacity(512 + size + size / 4);
+    match format {
+        Format::Env => {
+            let header = ExportHeader {
+                environment: &export.environment,
+                project: &export.project,
+                organization: &export.organization,
+                generated_on: now,
+            };
+            // The header names no value.
+            buf.push(formats::render_env(&header, &[]).as_bytes());
+            for (k, v) in vars {
+                // `env_line` quotes in a `String` of its own, freed as it is: one copy per value
+                // that this cannot reach (README, "Security model").
+                let line = Zeroizing::new(formats::env_line(k, v.expose()));
+                buf.push(line.as_bytes());
+                buf.push(b"\n");
+            }
+        }
+        Format::Json => {
+            buf.push(b"{\n");
+            for (i, (k, v)) in vars.iter().enumerate() {
+                buf.push(b"  ");
+                buf.push_json_str(k)?;
+                buf.push(b": ");
+                buf.push_json_str(v.expose())?;
+                buf.push(if i + 1 < vars.len() { b",\n" } else { b"\n" });
+            }
+            buf.push(b"}\n");
+        }
+        Format::Yaml => {
+            for (k, v) in vars {
+                buf.push(k.as_bytes());
+                buf.push(b": ");
+                buf.push_json_str(v.expose())?;
+                buf.push(b"\n");
+            }
+            if vars.is_empty() {
+                buf.push(b"{}\n");
+            }
+        }
+    }
+    Ok(buf)
 }
 
 fn too_large() -> ApiError {
@@ -393,5 +429,66 @@ impl<'de> serde::Deserialize<'de> for Loose {
             }
         }
         d.deserialize_any(Visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export(vars: &[(&str, &str)]) -> Export {
+        Export {
+            organization: "Acme\nInc".into(),
+            project: "web".into(),
+            environment: "production".into(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), SecretValue::new(v.to_string())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn export_is_rendered_exactly_as_formats_renders_it() {
+        let now = "2026-01-02 03:04:05 UTC";
+        let tricky: &[(&str, &str)] = &[
+            ("PLAIN", "value"),
+            ("EMPTY", ""),
+            ("SPACES", " padded value "),
+            ("QUOTES", "it's \"quoted\" `x`"),
+            ("SLASH_END", "C:\\dir\\"),
+            ("MULTI", "line one\nline two\r\n"),
+            ("HASH", "a#b $HOME"),
+            ("CONTROL", "esc\u{1b} bell\u{7} sep\u{2028}"),
+            ("UNICODE", "ünïcødé ✓"),
+            ("LONG", &"x".repeat(10_000)),
+        ];
+        for vars in [tricky, &tricky[..1], &[]] {
+            let e = export(vars);
+            let pairs: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let header = ExportHeader {
+                environment: &e.environment,
+                project: &e.project,
+                organization: &e.organization,
+                generated_on: now,
+            };
+            let cases = [
+                (Format::Env, formats::render_env(&header, &pairs)),
+                (Format::Json, formats::render_json(&pairs)),
+                (Format::Yaml, formats::render_yaml(&pairs)),
+            ];
+            for (format, want) in cases {
+                let got = render_export(format, &e, now).expect("render");
+                assert_eq!(
+                    String::from_utf8_lossy(got.as_slice()),
+                    want,
+                    "{format:?} with {} variables",
+                    vars.len()
+                );
+            }
+        }
     }
 }

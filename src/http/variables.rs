@@ -1,13 +1,16 @@
 //! `/api/variables/` and `/api/environments/{id}/variables/`: values in and out. Values travel
-//! only in response bodies of callers allowed to read them; nothing here logs a body.
+//! only in response bodies of callers allowed to read them, written into buffers that are zeroized
+//! once sent (`secret_body`); nothing here logs a body.
 
 use crate::http::auth::{AnyCaller, Authenticated};
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
+use crate::http::secret_body;
 use crate::http::{AppState, JsonObject};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::input::{NewVariable, Rollback, VariablePatch};
-use keynest_actors::model::{EnvId, VarId, VariableView};
+use keynest_actors::model::{EnvId, VarId};
 use keynest_actors::org::{CreateVariable, DeleteVariable, UpdateVariable};
 use keynest_actors::org::{ListVersions, RollbackVariable};
 
@@ -51,15 +54,16 @@ async fn create_variable(
 ) -> ApiResult<HttpResponse> {
     let input = NewVariable::parse(&body)?;
     let msg = CreateVariable { caller, input };
-    Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
+    secret_body::json(StatusCode::CREATED, &state.kn.ask(msg).await?)
 }
 
 async fn get_variable(
     state: web::Data<AppState>,
     AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
-) -> ApiResult<web::Json<VariableView>> {
-    Ok(web::Json(state.kn.get_variable(&caller, VarId(*id)).await?))
+) -> ApiResult<HttpResponse> {
+    let view = state.kn.get_variable(&caller, VarId(*id)).await?;
+    secret_body::json(StatusCode::OK, &view)
 }
 
 async fn update_variable(
@@ -67,14 +71,14 @@ async fn update_variable(
     AnyCaller(caller): AnyCaller,
     id: web::Path<u64>,
     body: JsonObject,
-) -> ApiResult<web::Json<VariableView>> {
+) -> ApiResult<HttpResponse> {
     let id = VarId(*id);
     let msg = UpdateVariable {
         caller,
         id,
         patch: VariablePatch::parse(&body)?,
     };
-    Ok(web::Json(state.kn.ask(msg).await?))
+    secret_body::json(StatusCode::OK, &state.kn.ask(msg).await?)
 }
 
 async fn delete_variable(
@@ -109,12 +113,12 @@ async fn rollback_variable(
     auth: Authenticated,
     id: web::Path<u64>,
     body: JsonObject,
-) -> ApiResult<web::Json<VariableView>> {
+) -> ApiResult<HttpResponse> {
     let var = VarId(*id);
     let msg = RollbackVariable {
         caller: auth.caller,
         var,
         input: Rollback::parse(&body)?,
     };
-    Ok(web::Json(state.kn.ask(msg).await?))
+    secret_body::json(StatusCode::OK, &state.kn.ask(msg).await?)
 }

@@ -13,6 +13,7 @@ mod errors;
 mod full_disk;
 mod helpers;
 mod hostile_imports;
+mod hygiene;
 mod idempotency;
 mod invitations;
 mod lost_access;

@@ -1,0 +1,107 @@
+//! What can be seen of the server's secrets from outside its API: its environment, its memory,
+//! its log, and what it does with a data directory someone has edited. Linux only: the process
+//! is read through `/proc/<pid>/environ`, `/proc/<pid>/maps` and `/proc/<pid>/mem`, which the
+//! test may read because it started the server as the same user.
+
+use crate::helpers::TestServer;
+use std::io::{Read, Seek, SeekFrom};
+
+fn random_hex(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    keynest_actors::crypto::random_bytes(&mut raw).expect("random");
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How often each needle occurs in the readable memory of process `pid`. Read in chunks; the
+/// allocator reserves a large arena that is mostly untouched zero pages, skipped with one
+/// comparison each so that this stays quick in a debug build.
+fn count_in_memory(pid: u32, needles: &[&[u8]]) -> Vec<usize> {
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK];
+    let longest = needles.iter().map(|n| n.len()).max().unwrap_or(1);
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open mem");
+    let mut counts = vec![0; needles.len()];
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (range, perms) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let label = parts.nth(3).unwrap_or("");
+        // Anonymous memory, heap and stack only: the mapped binary and libraries hold no secret.
+        if !perms.starts_with("rw") || label.starts_with('/') || label.starts_with("[v") {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let start = u64::from_str_radix(start, 16).expect("start");
+        let end = u64::from_str_radix(end, 16).expect("end");
+        // The tail of the previous chunk, so that a needle across a chunk edge is found once.
+        let mut window: Vec<u8> = Vec::with_capacity(CHUNK + longest);
+        let mut at = start;
+        while at < end {
+            let len = CHUNK.min((end - at) as usize);
+            let mut chunk = vec![0u8; len];
+            // Mappings can vanish or be unreadable (guard pages) between listing and reading.
+            if mem.seek(SeekFrom::Start(at)).is_err() || mem.read_exact(&mut chunk).is_err() {
+                break;
+            }
+            at += len as u64;
+            if chunk[..] == zeros[..len] {
+                window.clear();
+                continue;
+            }
+            let carried = window.len();
+            window.extend_from_slice(&chunk);
+            for (n, needle) in needles.iter().enumerate() {
+                // Only matches that end inside this chunk: those within the carried tail were
+                // counted with the previous chunk.
+                let skip = carried.saturating_sub(needle.len() - 1);
+                counts[n] += window[skip..]
+                    .windows(needle.len())
+                    .filter(|w| w == needle)
+                    .count();
+            }
+            let keep = window.len().saturating_sub(longest - 1);
+            window.drain(..keep);
+        }
+    }
+    counts
+}
+
+/// Every way a value leaves the server, each read 20 times over one kept-alive connection.
+#[test]
+fn values_read_many_times_leave_few_copies_in_the_servers_memory() {
+    let server = TestServer::start();
+    let (user, project, env) = server.user_with_env("scrubbed");
+    let value = format!("KNPROBE{}", random_hex(12));
+    let var = server.var(&user, env, "PROBE", &value);
+    let other = server.env(&user, project, "staging");
+    let t = Some(user.token.as_str());
+    let reads = [
+        format!("/api/variables/{var}/"),
+        format!("/api/environments/{env}/variables/"),
+        format!("/api/variables/{var}/versions/"),
+        format!("/api/environments/{env}/export/"),
+        format!("/api/environments/{env}/export/?format=json"),
+        format!("/api/environments/{env}/export/?format=yaml"),
+    ];
+    for _ in 0..20 {
+        for path in &reads {
+            let resp = server.get(path, t);
+            assert!(resp.text.contains(&value), "{path}: {}", resp.text);
+        }
+        // Metadata, which is not scrubbed: the positive control below.
+        server
+            .get(&format!("/api/environments/{other}/"), t)
+            .expect(200);
+    }
+    let counts = count_in_memory(server.pid(), &[value.as_bytes(), b"staging"]);
+    assert!(counts[1] >= 1, "positive control: the scan finds metadata");
+    // Before responses were written into zeroized buffers this was 50-60; what remains is
+    // actix's write buffer and the request that created the value (README, "Security model").
+    assert!(
+        counts[0] <= 8,
+        "{} copies of the value after 120 reads",
+        counts[0]
+    );
+}

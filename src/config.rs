@@ -93,6 +93,8 @@ pub struct ServeArgs {
     pub master_key_file: Option<PathBuf>,
 }
 
+const MASTER_KEY_VAR: &str = "KEYNEST_MASTER_KEY";
+
 /// Every `KEYNEST_*` variable the server or the client reads; others are warned about.
 pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_BIND",
@@ -122,7 +124,9 @@ pub const KNOWN_VARS: &[&str] = &[
 ];
 
 pub fn warn_unknown_vars() {
-    for (name, _) in std::env::vars_os() {
+    for (name, value) in std::env::vars_os() {
+        // `vars_os` copies every value, the master key's too: zeroize each copy.
+        drop(Zeroizing::new(value.into_encoded_bytes()));
         let name = name.to_string_lossy();
         if name.starts_with("KEYNEST_") && !KNOWN_VARS.contains(&name.as_ref()) {
             log::warn!("ignoring unknown setting {name}");
@@ -168,16 +172,25 @@ impl ServeArgs {
     /// The master key: `KEYNEST_MASTER_KEY`, else the key file, else `<data-dir>/master.key`,
     /// created (0600) on the first start of an empty data dir. A data dir that already holds a
     /// store but no key is refused rather than given a new key that could not open it.
+    ///
+    /// `KEYNEST_MASTER_KEY` is taken out of the environment as it is read (see `forget_env`),
+    /// and every copy of its text is zeroized. A key file that others may read is warned about.
     pub fn master_key(&self) -> Result<MasterKey, String> {
-        if let Ok(hex) = std::env::var("KEYNEST_MASTER_KEY") {
-            let hex = Zeroizing::new(hex);
-            return MasterKey::from_hex(&hex).map_err(|e| format!("KEYNEST_MASTER_KEY: {e}"));
+        if let Some(raw) = std::env::var_os(MASTER_KEY_VAR) {
+            forget_env(MASTER_KEY_VAR);
+            let raw = Zeroizing::new(raw.into_encoded_bytes());
+            // Not UTF-8 is refused like any other malformed key, not skipped for the key file.
+            return std::str::from_utf8(&raw)
+                .map_err(|_| "the master key must be 64 hex characters".to_string())
+                .and_then(MasterKey::from_hex)
+                .map_err(|e| format!("{MASTER_KEY_VAR}: {e}"));
         }
         if let Some(path) = &self.master_key_file {
             let text = Zeroizing::new(
                 std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
             );
+            warn_if_exposed(path);
             return MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()));
         }
         let path = self.data_dir.join("master.key");
@@ -194,6 +207,8 @@ impl ServeArgs {
                 "created a new master key in {} (mode 0600); back it up, without it the data cannot be read",
                 path.display()
             );
+        } else {
+            warn_if_exposed(&path);
         }
         Ok(key)
     }
@@ -241,6 +256,98 @@ pub fn prepare_data_dir(dir: &Path) -> Result<(), String> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Warn when the master key file may be read or written by its group or others: anyone who can
+/// read it can decrypt the store. A warning, not a refusal, so that a server does not stay down
+/// over a mode; the fix is named, the key never is.
+fn warn_if_exposed(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => log::warn!(
+                "the master key file {} can be read or written by group or others (mode {:03o}); \
+                 restrict it to its owner: chmod 600 {}",
+                path.display(),
+                meta.permissions().mode() & 0o777,
+                path.display()
+            ),
+            Ok(_) => {}
+            Err(e) => log::warn!("cannot check the mode of {}: {e}", path.display()),
+        }
+    }
+}
+
+/// Take `name` out of the process's environment, so that no child process, crash report or
+/// later `std::env::vars` sees it.
+///
+/// `remove_var` is a safe function in edition 2021 (2024 makes it `unsafe` because C code in
+/// another thread may be reading the environment at the same moment); this runs at start, before
+/// the store, the workers or any other thread exist, so nothing reads it concurrently.
+///
+/// `remove_var` only unlinks the entry from libc's `environ`: its text stays in the block the
+/// kernel wrote at exec, and that block is what `/proc/<pid>/environ` and a core dump show. On
+/// Linux that text is overwritten too (`scrub_exec_environ`).
+fn forget_env(name: &str) {
+    std::env::remove_var(name);
+    #[cfg(target_os = "linux")]
+    if let Err(e) = scrub_exec_environ(name) {
+        log::warn!(
+            "{name} was removed from the environment, but its text could not be cleared from \
+             the process's original environment block ({e}): /proc/<pid>/environ still shows it \
+             to this user and root. Prefer KEYNEST_MASTER_KEY_FILE."
+        );
+    }
+}
+
+/// Overwrite every `name=...` entry of the environment block the kernel placed in this process
+/// at exec (`env_start`..`env_end` in `/proc/self/stat`) with zero bytes, through
+/// `/proc/self/mem`.
+///
+/// This needs no `unsafe`, but a write through `/proc/self/mem` is outside what the compiler
+/// checks, so here is why it is sound: no Rust value points into that block (`std::env` copies
+/// what it reads), libc's `environ` no longer points at these entries once `remove_var` has run,
+/// and no other thread exists yet; the bytes written are memory that nothing in the process
+/// reads again. The rest of the block (other variables, their order) is left as it is.
+#[cfg(target_os = "linux")]
+fn scrub_exec_environ(name: &str) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind, Read, Seek, SeekFrom, Write};
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces: the first one
+    // there is field 3 (proc(5)), so env_start (50) and env_end (51) are the 48th and 49th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |i: usize| -> std::io::Result<u64> {
+        fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidData,
+                "no env_start/env_end in /proc/self/stat",
+            )
+        })
+    };
+    let (start, end) = (field(47)?, field(48)?);
+    let len = usize::try_from(end.saturating_sub(start))
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "environment block too large"))?;
+    let mut mem = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/proc/self/mem")?;
+    let mut block = Zeroizing::new(vec![0u8; len]);
+    mem.seek(SeekFrom::Start(start))?;
+    mem.read_exact(&mut block)?;
+    let prefix = [name.as_bytes(), b"="].concat();
+    let mut offset = 0;
+    for entry in block.split(|&b| b == 0) {
+        if entry.starts_with(&prefix) {
+            mem.seek(SeekFrom::Start(start + offset as u64))?;
+            mem.write_all(&vec![0u8; entry.len()])?;
+        }
+        offset += entry.len() + 1;
     }
     Ok(())
 }

@@ -5,11 +5,22 @@
 
 use crate::helpers::TestServer;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 fn random_hex(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
     keynest_actors::crypto::random_bytes(&mut raw).expect("random");
     raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The server's environment block as `/proc/<pid>/environ` shows it.
+fn environ(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).expect("read environ");
+    raw.split(|&b| b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect()
 }
 
 /// How often each needle occurs in the readable memory of process `pid`. Read in chunks; the
@@ -66,6 +77,92 @@ fn count_in_memory(pid: u32, needles: &[&[u8]]) -> Vec<usize> {
         }
     }
     counts
+}
+
+#[test]
+fn the_master_key_variable_is_gone_from_the_servers_environment_and_memory() {
+    let key = random_hex(32);
+    let control = format!("kept-{}", random_hex(8));
+    let server =
+        TestServer::start_with_env(&[("KEYNEST_MASTER_KEY", &key), ("HYGIENE_CONTROL", &control)]);
+    let env = environ(server.pid());
+    assert!(
+        env.contains(&format!("HYGIENE_CONTROL={control}")),
+        "positive control: a variable set the same way stays; environment names: {:?}",
+        env.iter().map(|e| e.split('=').next()).collect::<Vec<_>>()
+    );
+    assert!(
+        !env.iter().any(|e| e.starts_with("KEYNEST_MASTER_KEY")),
+        "KEYNEST_MASTER_KEY is still in /proc/<pid>/environ"
+    );
+    // The key given was the one used: the server works, and made no key file of its own.
+    let (user, _, env_id) = server.user_with_env("keyholder");
+    server.var(&user, env_id, "API_KEY", "sealed-under-the-given-key");
+    assert!(!server.data_dir().join("master.key").exists());
+    let counts = count_in_memory(server.pid(), &[key.as_bytes(), control.as_bytes()]);
+    assert!(
+        counts[1] >= 1,
+        "positive control: the scan finds the control variable's text"
+    );
+    assert_eq!(
+        counts[0], 0,
+        "the master key's hex is nowhere in the server's memory"
+    );
+}
+
+/// The start-up log line about a key file: names the file and the fix, never the key.
+fn mode_warning<'a>(log: &'a str, file: &Path) -> Option<&'a str> {
+    let name = file.display().to_string();
+    log.lines()
+        .find(|l| l.contains("WARN") && l.contains(&name) && l.contains("chmod 600"))
+}
+
+#[test]
+fn a_master_key_file_others_can_read_or_write_is_warned_about_by_name() {
+    let cases = [
+        (0o644, true, "readable by everyone"),
+        (0o660, true, "writable by the group"),
+        (0o600, false, "owner only"),
+        (0o400, false, "owner read-only"),
+    ];
+    for (mode, warned, what) in cases {
+        let keys = tempfile::tempdir().expect("dir");
+        let file = keys.path().join("master.key");
+        let key = random_hex(32);
+        std::fs::write(&file, &key).expect("write key");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let server = TestServer::start_with_env(&[(
+            "KEYNEST_MASTER_KEY_FILE",
+            file.to_str().expect("path"),
+        )]);
+        let log = server.log();
+        assert_eq!(
+            mode_warning(&log, &file).is_some(),
+            warned,
+            "key file {what} ({mode:03o}); log:\n{log}"
+        );
+        assert!(!log.contains(&key), "the log never holds the key");
+    }
+}
+
+#[test]
+fn the_generated_master_key_file_is_warned_about_once_others_can_read_it() {
+    let mut server = TestServer::start();
+    let file = server.data_dir().join("master.key");
+    assert!(
+        mode_warning(&server.log(), &file).is_none(),
+        "created 0600: no warning"
+    );
+    // Serving (so its signal handling is in place) before it is asked to stop.
+    server.register("owner");
+    assert!(server.terminate().success());
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let server = server.start_again();
+    assert!(
+        mode_warning(&server.log(), &file).is_some(),
+        "0640 is warned about; log:\n{}",
+        server.log()
+    );
 }
 
 /// Every way a value leaves the server, each read 20 times over one kept-alive connection.

@@ -4,9 +4,13 @@
 //! test may read because it started the server as the same user.
 
 use crate::helpers::TestServer;
+use keynest_actors::model::{EnvId, VarId, Variable};
+use keynest_actors::store::{self, keys, Changes, Store};
+use serde_json::json;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 fn random_hex(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
@@ -201,4 +205,131 @@ fn values_read_many_times_leave_few_copies_in_the_servers_memory() {
         "{} copies of the value after 120 reads",
         counts[0]
     );
+}
+
+/// Stop the server, let `edit` change its store directly, and start it again.
+fn edit_store(mut server: TestServer, edit: impl FnOnce(&Store, &mut Changes)) -> TestServer {
+    // A graceful stop, so that every write acknowledged is in the store edited.
+    assert!(server.terminate().success());
+    {
+        let store = Store::open(&server.data_dir()).expect("open store");
+        let mut changes = Changes::new();
+        edit(&store, &mut changes);
+        store.apply(changes).expect("apply");
+        store.flush_blocking().expect("flush");
+    }
+    wait_until_unlocked(&server.data_dir());
+    server.start_again()
+}
+
+/// Wait until no process holds sled's lock on the store in `dir` (as `/proc/locks` lists it): a
+/// dropped `Store` lets go of it only once its flush thread has noticed, a moment later.
+fn wait_until_unlocked(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(dir.join("db").join("db"))
+        .expect("store file")
+        .ino();
+    let held = format!(":{inode} ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string("/proc/locks")
+        .expect("/proc/locks")
+        .lines()
+        .any(|l| l.contains(&held))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the store in {dir:?} stayed locked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn raw(store: &Store, key: &[u8]) -> Vec<u8> {
+    store.get_raw(key).expect("get").expect("record").to_vec()
+}
+
+#[test]
+fn a_ciphertext_moved_to_another_variable_or_version_does_not_open() {
+    let server = TestServer::start();
+    let (user, project, prod) = server.user_with_env("mover");
+    let dev = server.env(&user, project, "development");
+    let t = Some(user.token.as_str());
+    let x = server.var(&user, prod, "DB_PASSWORD", "prod-v1");
+    server
+        .patch(
+            &format!("/api/variables/{x}/"),
+            t,
+            json!({"value": "prod-v2"}),
+        )
+        .expect(200);
+    let z = server.var(&user, prod, "OTHER", "prod-other");
+    let y = server.var(&user, dev, "DB_PASSWORD", "dev-only");
+    let (x, y, z, prod_e, dev_e) = (VarId(x), VarId(y), VarId(z), EnvId(prod), EnvId(dev));
+
+    let server = edit_store(server, |store, c| {
+        // 1. Production's record, whole, under a development variable's key: its own ids still
+        //    name production, so only where it is stored tells it is out of place.
+        c.put_raw(keys::var(dev_e, y), raw(store, &keys::var(prod_e, x)));
+        // 2. Version 2's ciphertext, whole record, stored as version 1 of the same variable.
+        c.put_raw(keys::version(x, 1), raw(store, &keys::version(x, 2)));
+        // 3. Another variable's sealed value in a record that is otherwise Z's own.
+        let mut rec: Variable =
+            store::decode(&raw(store, &keys::var(prod_e, z))).expect("decode z");
+        let from: Variable = store::decode(&raw(store, &keys::var(prod_e, x))).expect("decode x");
+        rec.sealed = from.sealed;
+        c.put(keys::var(prod_e, z), &rec).expect("put z");
+    });
+
+    // Positive control: X's current record is untouched and still reads.
+    let got = server
+        .get(&format!("/api/variables/{}/", x.0), t)
+        .expect(200);
+    assert_eq!(got["decrypted_value"], "prod-v2");
+
+    let refused = [
+        (
+            format!("/api/variables/{}/", y.0),
+            "moved record, read by id",
+        ),
+        (
+            format!("/api/environments/{dev}/variables/"),
+            "moved record, listed",
+        ),
+        (
+            format!("/api/environments/{dev}/export/"),
+            "moved record, exported",
+        ),
+        (
+            format!("/api/projects/{project}/compare/?source={prod}&target={dev}"),
+            "moved record, compared",
+        ),
+        (format!("/api/variables/{}/", z.0), "swapped ciphertext"),
+        (
+            format!("/api/variables/{}/versions/", x.0),
+            "version 2 stored as 1, listed",
+        ),
+    ];
+    for (path, what) in refused {
+        let resp = server.get(&path, t);
+        assert!(
+            !resp.text.contains("prod-v"),
+            "{what}: a production value came out of {path}: {}",
+            resp.text
+        );
+        assert_eq!(resp.status, 500, "{what}: {path} answered {}", resp.text);
+    }
+    let rollback = server.post(
+        &format!("/api/variables/{}/rollback/", x.0),
+        t,
+        json!({"version": 1}),
+    );
+    assert_eq!(
+        rollback.status, 500,
+        "rollback to a moved version: {}",
+        rollback.text
+    );
+    let got = server
+        .get(&format!("/api/variables/{}/", x.0), t)
+        .expect(200);
+    assert_eq!(got["version"], 2, "the refused rollback wrote nothing");
 }

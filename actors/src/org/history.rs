@@ -8,7 +8,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::input::{Comparison, Rollback};
 use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
-use crate::store::keys;
+use crate::store::{self, keys};
 use actix::prelude::*;
 use std::collections::BTreeMap;
 
@@ -41,7 +41,22 @@ routed! {
 }
 
 impl OrgReader {
-    fn open_version(&self, v: &Variable, old: &VariableVersion) -> DomainResult<SecretValue> {
+    /// `old`, a version of `v` read from the store under version number `stored_as`, opened.
+    /// It opens only as the version it was sealed as, which its record names; so the record
+    /// must be stored under that number, else another version's whole record copied there
+    /// (a newer value filed as an older one, or the reverse) would open as this version.
+    fn open_version(
+        &self,
+        v: &Variable,
+        stored_as: u32,
+        old: &VariableVersion,
+    ) -> DomainResult<SecretValue> {
+        if old.version != stored_as {
+            return Err(super::reader::misplaced(format!(
+                "version {stored_as} of variable {}",
+                v.id
+            )));
+        }
         let at = Variable {
             version: old.version,
             sealed: old.sealed.clone(),
@@ -52,8 +67,7 @@ impl OrgReader {
 
     /// Key -> value of an environment, opened.
     fn values_of(&self, env: EnvId) -> DomainResult<BTreeMap<String, SecretValue>> {
-        self.store()
-            .scan::<Variable>(&keys::vars(env))
+        self.variables_in(env)
             .map(|v| {
                 let v = v?;
                 let value = self.open(&v)?;
@@ -61,6 +75,15 @@ impl OrgReader {
             })
             .collect()
     }
+}
+
+/// The version number a history key `h <var><version>` ends with.
+fn version_in(key: &[u8]) -> DomainResult<u32> {
+    key.len()
+        .checked_sub(4)
+        .and_then(|at| <[u8; 4]>::try_from(&key[at..]).ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| DomainError::Internal("a history key without a version".into()))
 }
 
 impl OrgQuery for ListVersions {
@@ -72,17 +95,25 @@ impl OrgQuery for ListVersions {
         let v = r.variable(msg.var)?;
         let prefix = keys::versions(v.id);
         let count = r.store().count(&prefix)? as usize;
+        let entries = r
+            .store()
+            .scan_raw(&prefix)
+            .rev()
+            .map(|kv| -> DomainResult<_> {
+                let (key, raw) = kv?;
+                Ok((version_in(&key)?, store::decode::<VariableVersion>(&raw)?))
+            });
         let items = Window::page(msg.page)
-            .apply(r.store().scan_rev::<VariableVersion>(&prefix))
+            .apply(entries)
             .into_iter()
-            .map(|old| {
-                let old = old?;
+            .map(|entry| {
+                let (stored_as, old) = entry?;
                 Ok(VersionView {
                     version: old.version,
                     created_at: old.created_at.rfc3339(),
                     created_by_name: r.name_of(old.created_by)?,
                     decrypted_value: if reveal {
-                        Some(r.open_version(&v, &old)?)
+                        Some(r.open_version(&v, stored_as, &old)?)
                     } else {
                         None
                     },
@@ -111,7 +142,7 @@ impl Handler<RollbackVariable> for OrgActor {
                             format!("This variable has no version {}.", input.version),
                         )
                     })?;
-            let value = tx.r.open_version(&v, &old)?;
+            let value = tx.r.open_version(&v, input.version, &old)?;
             let from = v.version;
             let e = tx.r.environment(v.env)?;
             tx.set_value(&mut v, &value, caller.user)?;

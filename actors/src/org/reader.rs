@@ -75,9 +75,9 @@ impl OrgReader {
         let mut count = 0;
         let mut items = Vec::with_capacity(window.take);
         for entry in self.store.scan_entries(&keys::vars(e.id)) {
-            let (_, raw) = entry?;
+            let (id, raw) = entry?;
             if count >= window.skip && items.len() < window.take {
-                let v: Variable = store::decode(&raw)?;
+                let v = self.placed(e.id, VarId(store::id_from(&id)?), store::decode(&raw)?)?;
                 items.push(self.var_view(&v, &e.name, reveal, &mut names)?);
             }
             count += 1;
@@ -126,12 +126,43 @@ impl OrgReader {
 
     pub(crate) fn variable(&self, id: VarId) -> DomainResult<Variable> {
         let loc = self.owned(id)?;
-        self.store
+        let v = self
+            .store
             .get(&keys::var(loc.parent, id))?
-            .ok_or(DomainError::NotFound(VarId::WHAT))
+            .ok_or(DomainError::NotFound(VarId::WHAT))?;
+        self.placed(loc.parent, id, v)
     }
 
-    /// A variable's value bound to where it lives (see `crypto::ValueSlot`).
+    /// Every variable of `env`, in id order, each checked to be where it is stored.
+    pub(crate) fn variables_in(
+        &self,
+        env: EnvId,
+    ) -> impl Iterator<Item = DomainResult<Variable>> + '_ {
+        self.store.scan_entries(&keys::vars(env)).map(move |entry| {
+            let (id, raw) = entry?;
+            self.placed(env, VarId(store::id_from(&id)?), store::decode(&raw)?)
+        })
+    }
+
+    /// `v`, read from the store under environment `env` and id `id`, once it names that place
+    /// itself. A value opens only under the (organization, environment, variable, version) it
+    /// was sealed with, and those are taken from its record (see `slot`); so the record must be
+    /// where it says it is. Else a record copied whole under another key, which still names
+    /// its old place, would open there: another environment's value, or another variable's,
+    /// shown to whoever may read this one. Every `Variable` that reaches `open` comes through
+    /// here (`variable`, `variables_in`, `list_variables`), or was just sealed by this reader.
+    /// The check compares ids already in hand: no store read, no allocation.
+    fn placed(&self, env: EnvId, id: VarId, v: Variable) -> DomainResult<Variable> {
+        if v.org == self.id && v.env == env && v.id == id {
+            Ok(v)
+        } else {
+            Err(misplaced(format!("variable {id} of environment {env}")))
+        }
+    }
+
+    /// A variable's value bound to where it lives (see `crypto::ValueSlot`). Only for records
+    /// that `placed` has checked; the version is the record's own (the key `V <env><var>`
+    /// holds none).
     fn slot(v: &Variable) -> ValueSlot {
         ValueSlot {
             org: v.org,
@@ -157,4 +188,13 @@ impl OrgReader {
             .ok_or_else(|| DomainError::Internal(format!("org {} has no data key", self.id)))?;
         key.seal(Self::slot(v), value.expose())
     }
+}
+
+/// A record stored under a key that is not its own: the data directory was edited (or a bug put
+/// it there). Refused as an internal error, logged with where it was found; never opened.
+pub(crate) fn misplaced(what: String) -> DomainError {
+    DomainError::Internal(format!(
+        "the stored record of {what} names another place; refusing to open it (was the data \
+         directory edited?)"
+    ))
 }

@@ -75,7 +75,7 @@ impl OrgQuery for ExportEnvironment {
             return Err(refuse_export());
         }
         let mut vars = Vec::new();
-        for v in r.store().scan::<Variable>(&keys::vars(e.id)) {
+        for v in r.variables_in(e.id) {
             let v = v?;
             let value = r.open(&v)?;
             vars.push((v.key, value));

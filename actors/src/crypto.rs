@@ -349,7 +349,10 @@ impl Keyring {
     }
 }
 
-/// Where a value lives; the associated data every seal and open of a value is bound to.
+/// Where a value lives; the associated data every seal and open of a value is bound to. The
+/// binding is only as good as where the slot comes from: the organization's reader builds it from
+/// a record it has checked to be stored under the key of that same environment, variable and
+/// version (`OrgReader::placed`), never from a record's word alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValueSlot {
     pub org: OrgId,

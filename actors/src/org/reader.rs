@@ -177,7 +177,13 @@ impl OrgReader {
         let key = self.keys.get(&version).ok_or_else(|| {
             DomainError::Internal(format!("org {} has no data key v{version}", self.id))
         })?;
-        key.open(Self::slot(v), &v.sealed)
+        // Name the record in the log: a value that fails to open was tampered with or moved.
+        key.open(Self::slot(v), &v.sealed).map_err(|e| match e {
+            DomainError::Internal(m) => {
+                DomainError::Internal(format!("variable {} version {}: {m}", v.id, v.version))
+            }
+            e => e,
+        })
     }
 
     pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {

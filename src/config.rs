@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// in paged lists; without it they name the address the connection arrived on.
     #[arg(long, env = "KEYNEST_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Browser origins allowed to call the API from other sites (comma-separated, e.g.
+    /// `https://app.example.com`; `*` for any). None by default: same-origin use needs none.
+    #[arg(long, env = "KEYNEST_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Peers whose X-Forwarded-For header is believed (comma-separated IPs).
     #[arg(long, env = "KEYNEST_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
@@ -101,6 +105,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_DATA_DIR",
     "KEYNEST_TRUSTED_PROXIES",
     "KEYNEST_PUBLIC_URL",
+    "KEYNEST_CORS_ORIGINS",
     "KEYNEST_WORKERS",
     "KEYNEST_MASTER_KEY",
     "KEYNEST_MASTER_KEY_FILE",

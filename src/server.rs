@@ -72,6 +72,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limiter,
         public_url: args.public_url.clone(),
     };
+    let cors_origins = cors_origins(&args.cors_origins)?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -150,6 +151,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             // Answers carry values and tokens: no cache, shared or private, keeps any of them.
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .wrap(NormalizePath::new(TrailingSlash::Always))
+            .wrap(actix_web::middleware::Condition::new(
+                !cors_origins.is_empty(),
+                cors(&cors_origins),
+            ))
             .wrap_fn(|req, srv| {
                 let start = Instant::now();
                 let method = req.method().clone();
@@ -242,6 +247,58 @@ fn admin_channel(
     _: keynest_actors::Keynest,
 ) -> Result<Option<actix_web::dev::ServerHandle>, String> {
     Ok(None)
+}
+
+/// The allowed origins, checked at start: `scheme://host[:port]` each, or `*` alone.
+fn cors_origins(given: &[String]) -> Result<Vec<String>, String> {
+    let origins: Vec<String> = given
+        .iter()
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    for o in &origins {
+        let valid = o == "*"
+            || o.split_once("://").is_some_and(|(scheme, host)| {
+                matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/')
+            });
+        if !valid || (o == "*" && origins.len() > 1) {
+            return Err(format!(
+                "KEYNEST_CORS_ORIGINS: {o:?} is not an origin like https://app.example.com (or * alone)"
+            ));
+        }
+    }
+    Ok(origins)
+}
+
+/// CORS for the allowed origins: the API's headers in, its rate-limit and caching headers out,
+/// preflights cached for an hour. No credentials mode (the API takes a token header, not
+/// cookies), so `*` never goes with credentials.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("if-none-match"),
+        ])
+        .expose_headers([
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+            "etag",
+            "content-disposition",
+        ])
+        .max_age(3600);
+    for o in origins {
+        cors = if o == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(o)
+        };
+    }
+    cors
 }
 
 async fn no_route() -> HttpResponse {

@@ -8,6 +8,7 @@ mod backup;
 mod clean_output;
 mod cli;
 mod connections;
+mod cors;
 mod durability;
 mod errors;
 mod full_disk;

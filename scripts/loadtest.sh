@@ -57,6 +57,9 @@ HEALTH=$(cat "$DATA/plain.lua.$CONNS.json")
 run "GET 20-variable listing" authed.lua "/api/environments/$ENV_ID/variables/" "$CONNS"
 LIST=$(cat "$DATA/authed.lua.$CONNS.json")
 run "GET export (.env)" authed.lua "/api/environments/$ENV_ID/export/" "$CONNS"
+ETAG=$(curl -s -D - -o /dev/null "$B/api/environments/$ENV_ID/variables/" -H "Authorization: Token $TOKEN" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+export ETAG
+run "GET listing, If-None-Match (304)" etag.lua "/api/environments/$ENV_ID/variables/" "$CONNS"
 run "90/10 listing/PATCH mix" mixed.lua "/api/environments/$ENV_ID/variables/" "$CONNS"
 
 # Listing with logins beside it: hashing must stay off the workers.

@@ -303,6 +303,40 @@ impl Keynest {
             .map_err(|e| DomainError::internal("blocking pool", e))?
     }
 
+    /// `env`'s revision (see `org::feed`), read once no change of it is between apply and flush.
+    pub async fn revision(&self, caller: &Caller, env: EnvId) -> DomainResult<u64> {
+        let org = self.owner(Route::Environment(env))?;
+        self.admit(caller, org, Route::Environment(env))?;
+        let reader = self.registry.reader(org)?;
+        let _durable = self.store.read_durable(org).await?;
+        reader.revision(caller, env)
+    }
+
+    /// Wait until `env`'s revision is past `since`, or `limit` has passed: the revision then, and
+    /// whether it moved. Woken by the write that moves it, once that write is durable.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        env: EnvId,
+        since: u64,
+        limit: std::time::Duration,
+    ) -> DomainResult<(u64, bool)> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let feed = self.store.feed(env);
+        loop {
+            let mut moved = std::pin::pin!(feed.notified());
+            // Listening before reading, so a change between the read and the wait is not missed.
+            moved.as_mut().enable();
+            let now = self.revision(caller, env).await?;
+            if now > since {
+                return Ok((now, true));
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                return Ok((now, false));
+            }
+        }
+    }
+
     /// Why the store failed, once it has (see `store::Health`).
     pub fn storage_failure(&self) -> Option<String> {
         self.store.failure().map(str::to_string)

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod environments;
 pub mod error;
+pub mod feed;
 pub mod guard;
 pub mod health;
 pub mod idempotency;
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(projects::configure)
     .configure(environments::configure)
     .configure(variables::configure)
+    .configure(feed::configure)
     .configure(transfer::configure)
     .configure(service_tokens::configure)
     .configure(audit::configure);

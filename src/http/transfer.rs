@@ -3,6 +3,7 @@
 
 use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::feed;
 use crate::http::pagination::ListQuery;
 use crate::http::secret_body::SecretBuf;
 use crate::http::AppState;
@@ -59,6 +60,10 @@ async fn export_environment(
             })?,
     };
     let env = EnvId(*id);
+    let etag = feed::etag(&req, &caller, state.kn.revision(&caller, env).await?);
+    if feed::unchanged(&req, &etag) {
+        return Ok(feed::not_modified(etag));
+    }
     let msg = ExportEnvironment {
         caller,
         env,
@@ -77,6 +82,7 @@ async fn export_environment(
             format!("attachment; filename=\"{name}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::ETAG, etag))
         .body(body.into_bytes()))
 }
 

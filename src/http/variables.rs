@@ -5,7 +5,7 @@
 use crate::http::auth::{AnyCaller, Authenticated};
 use crate::http::error::ApiResult;
 use crate::http::pagination::{render, ListQuery};
-use crate::http::secret_body;
+use crate::http::{feed, secret_body};
 use crate::http::{AppState, JsonObject};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,11 +40,21 @@ async fn list_variables(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (_, page) = ListQuery::with_page(&req)?;
-    render(
+    let env = EnvId(*id);
+    let etag = feed::etag(&req, &caller, state.kn.revision(&caller, env).await?);
+    if feed::unchanged(&req, &etag) {
+        return Ok(feed::not_modified(etag));
+    }
+    let mut res = render(
         &req,
         page,
-        state.kn.list_variables(&caller, EnvId(*id), page).await?,
-    )
+        state.kn.list_variables(&caller, env, page).await?,
+    )?;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&etag) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ETAG, value);
+    }
+    Ok(res)
 }
 
 async fn create_variable(

@@ -11,6 +11,7 @@ mod connections;
 mod cors;
 mod durability;
 mod errors;
+mod feed;
 mod full_disk;
 mod helpers;
 mod hostile_imports;

@@ -4,17 +4,13 @@
 //! for new ones among random bytes and generated nesting, alias graphs and repetitions.
 //!
 //! What "bounded" means here is checked by the refusal each case gets: a limit's message can only
-//! come from the parser stopping at that limit. The clock is checked too, with a bound generous
-//! enough for a loaded machine and a debug build: it catches a return to unbounded work (minutes,
-//! or a dead process), it is not a benchmark.
+//! come from the parser stopping at that limit. No clock is read: on a loaded 2-core machine a
+//! debug build's times say nothing, and how fast a refusal is belongs to the benches.
 
 use super::{parse, Format, Refusal, MAX_IMPORT_BYTES, MAX_IMPORT_KEYS, MAX_NESTING, MAX_NODES};
 use proptest::prelude::*;
-use std::time::{Duration, Instant};
 
-const GENEROUS: Duration = Duration::from_secs(5);
-
-/// `data` as `format` is refused, with a message holding `why`, within `GENEROUS`.
+/// `data` as `format` is refused, with a message holding `why`.
 #[track_caller]
 fn refused(data: &str, format: Format, why: &str) {
     refused_for_one_of(data, format, &[why]);
@@ -22,10 +18,7 @@ fn refused(data: &str, format: Format, why: &str) {
 
 #[track_caller]
 fn refused_for_one_of(data: &str, format: Format, whys: &[&str]) {
-    let started = Instant::now();
-    let result = parse(data, format);
-    let took = started.elapsed();
-    match result {
+    match parse(data, format) {
         Err(Refusal::Invalid(message)) => assert!(
             whys.iter().any(|why| message.contains(why)),
             "{format:?}: refused, but for {message:?}, not {whys:?}"
@@ -35,10 +28,6 @@ fn refused_for_one_of(data: &str, format: Format, whys: &[&str]) {
             other.map(|p| p.failures.len())
         ),
     }
-    assert!(
-        took < GENEROUS,
-        "{format:?} took {took:?} to refuse ({whys:?})"
-    );
 }
 
 fn deeper_than_allowed() -> String {

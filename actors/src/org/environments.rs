@@ -85,6 +85,10 @@ impl Tx<'_> {
         self.del(keys::env(e.project, e.id));
         self.del(keys::env_name(e.project, &e.name.to_lowercase()));
         self.del(keys::loc(e.id));
+        self.drop_counter(keys::vars(e.id));
+        self.drop_counter(keys::revision(e.id));
+        // Its watchers are woken, and find it gone.
+        self.touch(e.id);
         Ok(n)
     }
 }
@@ -202,6 +206,7 @@ impl Handler<UpdateEnvironment> for OrgActor {
             }
             e.updated_at = Ts::now();
             tx.put(keys::env(e.project, e.id), &e)?;
+            tx.touch(e.id);
             let project = tx.r.project(e.project)?;
             let ev =
                 tx.r.event("environment_updated", "environment", e.id.0)

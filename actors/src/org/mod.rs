@@ -13,6 +13,7 @@
 
 mod access;
 pub mod environments;
+mod feed;
 pub mod history;
 pub mod invitations;
 pub mod members;
@@ -85,6 +86,11 @@ pub struct Tx<'a> {
     changes: Changes,
     /// Counter changes made so far (`keys::count` prefixes), written once at the end.
     counts: std::collections::BTreeMap<Vec<u8>, i64>,
+    /// Environments this change touches: each revision moves once, and their watchers are told
+    /// once the change is durable.
+    touched: std::collections::BTreeSet<EnvId>,
+    /// Counters of what this change deletes: removed rather than written.
+    dropped: std::collections::BTreeSet<Vec<u8>>,
 }
 
 impl Tx<'_> {
@@ -112,14 +118,35 @@ impl Tx<'_> {
         Ok(base.saturating_add_signed(delta))
     }
 
-    /// The change's batch, with its counters written.
-    fn finish(self) -> DomainResult<Changes> {
+    /// The counter of `prefix` goes with what it counted (a deleted environment's).
+    pub fn drop_counter(&mut self, prefix: Vec<u8>) {
+        self.dropped.insert(prefix);
+    }
+
+    /// This change alters `env` (its variables or itself): its revision moves.
+    pub fn touch(&mut self, env: EnvId) {
+        self.touched.insert(env);
+    }
+
+    /// The change's batch, with its counters written, and the environments it touches.
+    fn finish(mut self) -> DomainResult<(Changes, Vec<EnvId>)> {
+        let touched: Vec<EnvId> = std::mem::take(&mut self.touched).into_iter().collect();
+        for env in &touched {
+            self.bump(keys::revision(*env), 1);
+        }
         let mut changes = self.changes;
-        for (prefix, delta) in &self.counts {
+        for prefix in &self.dropped {
+            changes.del(keys::count(prefix));
+        }
+        for (prefix, delta) in self
+            .counts
+            .iter()
+            .filter(|(p, _)| !self.dropped.contains(*p))
+        {
             let base = self.r.store().counted(prefix)?;
             changes.put(keys::count(prefix), &base.saturating_add_signed(*delta))?;
         }
-        Ok(changes)
+        Ok((changes, touched))
     }
 
     /// Record that `r` belongs to this organization, under `parent`.
@@ -178,18 +205,20 @@ impl OrgActor {
                 r,
                 changes: Changes::new(),
                 counts: Default::default(),
+                touched: Default::default(),
+                dropped: Default::default(),
             };
             let (out, event) = build(&mut tx)?;
-            let mut changes = tx.finish()?;
+            let (mut changes, touched) = tx.finish()?;
             record(r, &mut changes, caller, event)?;
             idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
-            Ok((out, changes))
+            Ok((out, changes, touched))
         });
-        let applied = built.and_then(|(out, changes)| {
+        let applied = built.and_then(|(out, changes, touched)| {
             let gate = store.gate(self.reader.id());
             gate.close();
             match store.apply(changes) {
-                Ok(()) => Ok((out, gate)),
+                Ok(()) => Ok((out, gate, touched)),
                 Err(e) => {
                     gate.open();
                     Err(e)
@@ -197,9 +226,14 @@ impl OrgActor {
             }
         });
         let durable = async move {
-            let (out, gate) = applied?;
+            let (out, gate, touched) = applied?;
             let flushed = store.flush().await;
             gate.open();
+            if flushed.is_ok() {
+                for env in touched {
+                    store.announce(env);
+                }
+            }
             flushed.map(|()| out)
         };
         AtomicResponse::new(Box::pin(durable.into_actor(self)))

@@ -74,6 +74,7 @@ impl Tx<'_> {
         self.put(keys::var_key(env, key.as_str()), &v.id)?;
         self.put_loc(v.id, env)?;
         self.bump(keys::vars(env), 1);
+        self.touch(env);
         Ok(v)
     }
 
@@ -89,6 +90,7 @@ impl Tx<'_> {
         v.updated_at = Ts::now();
         v.updated_by = by;
         self.put(keys::var(v.env, v.id), &*v)?;
+        self.touch(v.env);
         self.put_version(v)
     }
 
@@ -110,6 +112,7 @@ impl Tx<'_> {
         self.del(keys::var_key(v.env, &v.key));
         self.del(keys::loc(v.id));
         self.bump(keys::vars(v.env), -1);
+        self.touch(v.env);
         let prefix = keys::versions(v.id);
         let store = self.r.store().clone();
         for kv in store.scan_entries(&prefix) {
@@ -172,6 +175,7 @@ impl Handler<UpdateVariable> for OrgActor {
                 }
                 tx.del(keys::var_key(v.env, &v.key));
                 tx.put(new_index, &v.id)?;
+                tx.touch(v.env);
                 v.key = key.as_str().to_string();
                 changed.push("key");
             }

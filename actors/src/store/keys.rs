@@ -23,6 +23,7 @@
 //! m/sessions            SessionPolicy the serving process enforces (absent: none)
 //! c <A, Z or V prefix>  -> u64 (entries of an audit index; variables of an environment)
 //! c b <org>             -> u64 (sealed bytes an organization keeps, versions included)
+//! c r <env>             -> u64 (an environment's revision: its change feed)
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
 //! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
@@ -161,6 +162,12 @@ pub fn account_audit(u: UserId) -> Vec<u8> {
 /// (`V <env>`) the variables; for `org_bytes` the sealed bytes an organization stores.
 pub fn count(prefix: &[u8]) -> Vec<u8> {
     [b"c".as_slice(), prefix].concat()
+}
+
+/// What `count(revision(e))` counts: every durable change of an environment's variables or of
+/// the environment itself, the revision its change feed and `ETag`s are made of.
+pub fn revision(e: EnvId) -> Vec<u8> {
+    k(b'r', &[&e.be()])
 }
 
 /// What `count(org_bytes(o))` counts: every sealed value and version an organization keeps.

@@ -83,6 +83,7 @@ pub struct Store {
     health: Arc<Health>,
     gates: Arc<DashMap<OrgId, Arc<Gate>>>,
     snapshots: Arc<snapshot::Tracker>,
+    feeds: Arc<DashMap<EnvId, Arc<tokio::sync::Notify>>>,
 }
 
 /// Whether the store can still be trusted. The first write or flush error fails it for good
@@ -134,6 +135,7 @@ impl Store {
             health: Arc::default(),
             gates: Arc::default(),
             snapshots: Arc::default(),
+            feeds: Arc::default(),
         })
     }
 
@@ -177,6 +179,18 @@ impl Store {
     /// The read gate of `org` (see `gate`).
     pub fn gate(&self, org: OrgId) -> Arc<Gate> {
         self.gates.entry(org).or_default().clone()
+    }
+
+    /// Wakes whoever watches `env` (its change feed) once a change of it is durable.
+    pub fn feed(&self, env: EnvId) -> Arc<tokio::sync::Notify> {
+        self.feeds.entry(env).or_default().clone()
+    }
+
+    /// Tell `env`'s watchers its revision moved (called once the change is durable).
+    pub fn announce(&self, env: EnvId) {
+        if let Some(feed) = self.feeds.get(&env) {
+            feed.notify_waiters();
+        }
     }
 
     /// Enter `org`'s gate: no change of it is between apply and flush while this is held.

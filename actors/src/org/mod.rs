@@ -91,6 +91,8 @@ pub struct Tx<'a> {
     touched: std::collections::BTreeSet<EnvId>,
     /// Counters of what this change deletes: removed rather than written.
     dropped: std::collections::BTreeSet<Vec<u8>>,
+    /// This change deletes the organization: once durable, its actor answers nothing more.
+    retires: bool,
 }
 
 impl Tx<'_> {
@@ -123,13 +125,18 @@ impl Tx<'_> {
         self.dropped.insert(prefix);
     }
 
+    /// This change deletes the organization itself.
+    pub fn retire(&mut self) {
+        self.retires = true;
+    }
+
     /// This change alters `env` (its variables or itself): its revision moves.
     pub fn touch(&mut self, env: EnvId) {
         self.touched.insert(env);
     }
 
     /// The change's batch, with its counters written, and the environments it touches.
-    fn finish(mut self) -> DomainResult<(Changes, Vec<EnvId>)> {
+    fn finish(mut self) -> DomainResult<(Changes, Vec<EnvId>, bool)> {
         let touched: Vec<EnvId> = std::mem::take(&mut self.touched).into_iter().collect();
         for env in &touched {
             self.bump(keys::revision(*env), 1);
@@ -146,7 +153,7 @@ impl Tx<'_> {
             let base = self.r.store().counted(prefix)?;
             changes.put(keys::count(prefix), &base.saturating_add_signed(*delta))?;
         }
-        Ok((changes, touched))
+        Ok((changes, touched, self.retires))
     }
 
     /// Record that `r` belongs to this organization, under `parent`.
@@ -207,26 +214,25 @@ impl OrgActor {
                 counts: Default::default(),
                 touched: Default::default(),
                 dropped: Default::default(),
+                retires: false,
             };
             let (out, event) = build(&mut tx)?;
-            let (mut changes, touched) = tx.finish()?;
+            let (mut changes, touched, retires) = tx.finish()?;
             record(r, &mut changes, caller, event)?;
             idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
-            Ok((out, changes, touched))
+            Ok((out, changes, touched, retires))
         });
-        let applied = built.and_then(|(out, changes, touched)| {
-            let gate = store.gate(self.reader.id());
-            gate.close();
-            match store.apply(changes) {
-                Ok(()) => Ok((out, gate, touched)),
-                Err(e) => {
-                    gate.open();
-                    Err(e)
-                }
-            }
-        });
+        let retires = matches!(built, Ok((_, _, _, true)));
+        let gate = store.gate(self.reader.id());
         let durable = async move {
-            let (out, gate, touched) = applied?;
+            let (out, changes, touched, _) = built?;
+            // Built on the actor; applied once the readers inside the gate have left. The actor
+            // takes no other message meanwhile, so what was built still stands.
+            gate.close().await;
+            if let Err(e) = store.apply(changes) {
+                gate.open();
+                return Err(e);
+            }
             let flushed = store.flush().await;
             gate.open();
             if flushed.is_ok() {
@@ -236,7 +242,13 @@ impl OrgActor {
             }
             flushed.map(|()| out)
         };
-        AtomicResponse::new(Box::pin(durable.into_actor(self)))
+        let done = durable.into_actor(self).map(move |res, act, _| {
+            if retires && res.is_ok() {
+                act.deleted = true;
+            }
+            res
+        });
+        AtomicResponse::new(Box::pin(done))
     }
 }
 

@@ -119,7 +119,7 @@ impl Handler<DeleteOrganization> for OrgActor {
     type Result = Durable<()>;
 
     fn handle(&mut self, msg: DeleteOrganization, _: &mut Self::Context) -> Self::Result {
-        let written = self.write(&msg.caller, |tx| {
+        self.write(&msg.caller, |tx| {
             tx.r.admin(&msg.caller, "organization", "delete the organization")?;
             let org = tx.r.org()?;
             let store = tx.r.store().clone();
@@ -144,14 +144,11 @@ impl Handler<DeleteOrganization> for OrgActor {
                 tx.del([keys::deks(org.id), k?.to_vec()].concat());
             }
             tx.del(keys::org(org.id));
+            tx.retire();
             let ev =
                 tx.r.event("organization_deleted", "organization", org.id.0)
                     .detail("name", &org.name);
             Ok(((), ev))
-        });
-        // The batch is applied by now (durable or not): once the record is gone, this actor
-        // answers nothing more.
-        self.deleted = matches!(self.reader.store().org(self.reader.id()), Ok(None));
-        written
+        })
     }
 }

@@ -1,19 +1,20 @@
 //! Durable before visible to readers. A change is applied to sled (and so readable) before it is
 //! flushed, and a flush can fail or a crash can come first: a read in that window would answer
 //! with state that may be taken back. Each organization has a gate: its actor closes it for the
-//! window of one write (after waiting for the readers inside to leave, which takes microseconds)
-//! and opens it once the flush is done; readers off the actor wait at the gate while it is
-//! closed. The actor itself handles nothing else during that window (`AtomicResponse`), so its
-//! own reads never see a change that is not yet durable either.
+//! window of one write (after waiting, without holding its thread, for the readers inside to
+//! leave) and opens it once the flush is done; readers off the actor wait at the gate while it
+//! is closed, and none enters once a writer waits, so a stream of readers cannot starve writes.
+//! The actor itself handles nothing else during that window (`AtomicResponse`), so its own
+//! reads never see a change that is not yet durable either.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 #[derive(Default)]
 pub struct Gate {
     state: Mutex<State>,
     /// Wakes a closing writer when the last reader leaves.
-    drained: Condvar,
+    drained: Notify,
     /// Wakes waiting readers when the gate opens.
     opened: Notify,
 }
@@ -52,13 +53,19 @@ impl Gate {
         }
     }
 
-    /// Close the gate for one write and wait until the readers inside have left. Called on the
-    /// organization's actor, which is the only writer, so it never waits for another writer.
-    pub fn close(&self) {
-        let mut s = self.lock();
-        s.closed = true;
-        while s.readers > 0 {
-            s = self.drained.wait(s).unwrap_or_else(|p| p.into_inner());
+    /// Close the gate for one write and wait until the readers inside have left (a heavy query
+    /// may take a while: the wait holds the actor, not its arbiter's thread, so other
+    /// organizations go on). Only the organization's actor writes, so it never waits for
+    /// another writer.
+    pub async fn close(&self) {
+        self.lock().closed = true;
+        loop {
+            let mut drained = std::pin::pin!(self.drained.notified());
+            drained.as_mut().enable();
+            if self.lock().readers == 0 {
+                return;
+            }
+            drained.await;
         }
     }
 
@@ -74,7 +81,7 @@ impl Drop for Reading {
         let mut s = self.gate.lock();
         s.readers -= 1;
         if s.readers == 0 {
-            self.gate.drained.notify_all();
+            self.gate.drained.notify_waiters();
         }
     }
 }
@@ -88,24 +95,25 @@ mod tests {
     async fn readers_wait_while_a_write_is_between_apply_and_flush() {
         let gate = Arc::new(Gate::default());
         let inside = gate.read().await;
-        let (closed_tx, closed_rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let g = gate.clone();
-        let writer = std::thread::spawn(move || {
-            g.close();
+        let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let writer = actix_rt::spawn(async move {
+            g.close().await;
             closed_tx.send(()).expect("send");
-            go_rx.recv().expect("go");
+            go_rx.await.expect("go");
             g.open();
         });
         // The writer cannot close while a reader is inside.
-        assert!(closed_rx.recv_timeout(Duration::from_millis(100)).is_err());
+        let early = tokio::time::timeout(Duration::from_millis(100), closed_rx.recv()).await;
+        assert!(early.is_err(), "closed with a reader inside");
         drop(inside);
-        closed_rx.recv().expect("closed once the reader left");
+        closed_rx.recv().await.expect("closed once the reader left");
         // Closed: a new reader stays outside (a lower bound on waiting, not a timing claim).
         let waiting = tokio::time::timeout(Duration::from_millis(100), gate.read()).await;
         assert!(waiting.is_err(), "no reader enters a closed gate");
         go_tx.send(()).expect("go");
         let _after = gate.read().await;
-        writer.join().expect("writer");
+        writer.await.expect("writer");
     }
 }

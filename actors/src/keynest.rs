@@ -19,6 +19,29 @@ use actix::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Gauge (`metrics` facade), labelled `actor`: messages sent to the actors of one kind
+/// (`organization`, `accounts`, `audit`) and not yet answered.
+pub const MESSAGES_IN_FLIGHT: &str = "keynest_actor_messages_in_flight";
+
+/// One message on its way to an actor and back: counted in `MESSAGES_IN_FLIGHT` until dropped,
+/// whether answered, failed or abandoned by its request. actix does not expose a mailbox's
+/// length; this counts what waits in the mailboxes plus what is being handled, summed over the
+/// actors of a kind (a label per organization would grow without bound).
+struct InFlight(&'static str);
+
+impl InFlight {
+    fn enter(actor: &'static str) -> InFlight {
+        metrics::gauge!(MESSAGES_IN_FLIGHT, "actor" => actor).increment(1.0);
+        InFlight(actor)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(MESSAGES_IN_FLIGHT, "actor" => self.0).decrement(1.0);
+    }
+}
+
 /// Everything a request needs, cheap to clone.
 #[derive(Clone)]
 pub struct Keynest {
@@ -150,10 +173,12 @@ impl Keynest {
         R: Send + 'static,
         AccountsActor: Handler<M>,
     {
+        let _in_flight = InFlight::enter("accounts");
         self.accounts.send(msg).await?
     }
 
     pub async fn query_audit(&self, msg: audit::QueryAudit) -> DomainResult<Paged<AuditView>> {
+        let _in_flight = InFlight::enter("audit");
         self.audit.send(msg).await?
     }
 
@@ -194,6 +219,7 @@ impl Keynest {
         if msg.members_only() {
             self.admit(msg.caller(), org, route)?;
         }
+        let _in_flight = InFlight::enter("organization");
         self.registry.get(org)?.send(msg).await?
     }
 
@@ -340,6 +366,16 @@ impl Keynest {
     /// Why the store failed, once it has (see `store::Health`).
     pub fn storage_failure(&self) -> Option<String> {
         self.store.failure().map(str::to_string)
+    }
+
+    /// Bytes the store takes on disk (for the operator's metrics).
+    pub fn store_size_on_disk(&self) -> DomainResult<u64> {
+        self.store.size_on_disk()
+    }
+
+    /// Organization actors running now (for the operator's metrics).
+    pub fn organizations_loaded(&self) -> usize {
+        self.registry.loaded()
     }
 
     /// Resolves once the store has failed: the server then stops (fail-stop).

@@ -98,6 +98,12 @@ impl Registry {
             .ok_or(DomainError::NotFound("organization"))
     }
 
+    /// Organization actors started and not forgotten (loaded on first use, kept until the
+    /// organization is deleted).
+    pub fn loaded(&self) -> usize {
+        self.actors.len()
+    }
+
     /// Forget a deleted organization's actor and reader.
     pub fn forget(&self, org: OrgId) {
         self.actors.remove(&org);

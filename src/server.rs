@@ -4,6 +4,7 @@
 
 use crate::config::{prepare_data_dir, ServeArgs};
 use crate::http::error::{ApiError, ErrorCode};
+use crate::http::request_id::{self, RequestId};
 use crate::http::{self, guard, ratelimit, AppState};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -155,19 +156,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 !cors_origins.is_empty(),
                 cors(&cors_origins),
             ))
-            .wrap_fn(|req, srv| {
+            // Outermost: every answer, refusals included, gets its request id and its log line.
+            // The log names the path, never the query, a header value or a body.
+            .wrap_fn(move |req, srv| {
                 let start = Instant::now();
+                let id = RequestId::of(req.request());
                 let method = req.method().clone();
                 let path = req.path().to_string();
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
-                    log::info!(
-                        "{method} {path} {} {}us",
-                        res.status().as_u16(),
-                        start.elapsed().as_micros()
-                    );
-                    Ok(res)
+                    let status = res.status().as_u16();
+                    let us = start.elapsed().as_micros() as u64;
+                    log::info!("{method} {path} {status} {us}us request_id={}", id.as_str());
+                    Ok(request_id::stamp(res, &id))
                 }
             })
     })

@@ -1,6 +1,7 @@
 //! The one mapping from errors to HTTP: status, stable `code`, and the documented envelope
-//! `{"error", "details", "code", "timestamp"}`. actix-web's own extractor errors (JSON, path,
-//! query) come through here too, so every error a client sees has the same shape.
+//! `{"error", "details", "code", "timestamp"}`, to which the way out adds `"request_id"`.
+//! actix-web's own extractor errors (JSON, path, query) come through here too, so every error a
+//! client sees has the same shape.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -86,6 +87,11 @@ impl ErrorCode {
     }
 }
 
+/// The envelope an error response carries, kept in the response's extensions as well: an error
+/// is rendered where no request is at hand, so the request id (`request_id::stamp`) is added to
+/// it on the way out.
+pub struct Envelope(pub Value);
+
 /// An error on its way to the client.
 #[derive(Debug)]
 pub struct ApiError {
@@ -140,7 +146,10 @@ impl ResponseError for ApiError {
             // The server stops and is started again by its supervisor; a few seconds is typical.
             res.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
         }
-        res.json(self.body())
+        let body = self.body();
+        let mut res = res.json(&body);
+        res.extensions_mut().insert(Envelope(body));
+        res
     }
 }
 

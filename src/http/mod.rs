@@ -17,6 +17,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod projects;
 pub mod ratelimit;
+pub mod request_id;
 pub mod secret_body;
 pub mod service_tokens;
 pub mod transfer;

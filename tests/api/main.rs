@@ -19,6 +19,7 @@ mod hygiene;
 mod idempotency;
 mod invitations;
 mod lost_access;
+mod observability;
 mod quotas;
 mod ratelimit;
 mod resources;

@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// End a login session this long after it began, however much it is used (`off`: never).
     #[arg(long, env = "KEYNEST_SESSION_MAX_AGE", default_value = "off")]
     pub session_max_age: Lifetime,
+    /// `text` (a line per event) or `json` (one JSON object per line).
+    #[arg(long, env = "KEYNEST_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     /// A file holding the master key as 64 hex characters (else KEYNEST_MASTER_KEY, else
     /// <data-dir>/master.key, created on first start).
     #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
@@ -124,6 +127,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_MAX_REQUESTS_PER_CLIENT",
     "KEYNEST_SESSION_IDLE_TIMEOUT",
     "KEYNEST_SESSION_MAX_AGE",
+    "KEYNEST_LOG_FORMAT",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
 ];
@@ -166,6 +170,10 @@ impl ServeArgs {
             idle_timeout: self.session_idle_timeout.0,
             max_age: self.session_max_age.0,
         }
+    }
+
+    pub fn json_log(&self) -> bool {
+        self.log_format == "json"
     }
 
     pub fn workers(&self) -> usize {

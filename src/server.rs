@@ -74,6 +74,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         public_url: args.public_url.clone(),
     };
     let cors_origins = cors_origins(&args.cors_origins)?;
+    // Finding the route pattern is only paid for when something reads it.
+    let by_route = args.json_log();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -168,7 +170,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                     let res = fut.await?;
                     let status = res.status().as_u16();
                     let us = start.elapsed().as_micros() as u64;
-                    log::info!("{method} {path} {status} {us}us request_id={}", id.as_str());
+                    // The pattern (`/api/variables/{id}/`), for the JSON log's `route`.
+                    let pattern = by_route.then(|| res.request().match_pattern()).flatten();
+                    let route = pattern.as_deref().unwrap_or(UNMATCHED);
+                    log::info!(
+                        method:% = method, route, path:% = path, status, duration_us = us,
+                        request_id = id.as_str();
+                        "{method} {path} {status} {us}us request_id={}", id.as_str()
+                    );
                     Ok(request_id::stamp(res, &id))
                 }
             })
@@ -302,6 +311,9 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     }
     cors
 }
+
+/// The route of a request that matched none (404s for made-up paths).
+const UNMATCHED: &str = "unmatched";
 
 async fn no_route() -> HttpResponse {
     ApiError::not_found("No such endpoint.").error_response()

@@ -1,7 +1,8 @@
-//! Seeing inside: request ids in the header, the error envelope and the log line.
+//! Seeing inside: request ids in the header, the error envelope and the log line, and a JSON log
+//! that parses line by line and holds no token or value.
 
 use crate::helpers::TestServer;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Poll the server's log until `find` finds something in it (the reader thread may lag).
@@ -86,4 +87,41 @@ fn request_ids_come_back_in_the_header_the_error_envelope_and_the_log() {
         json!({"status": "healthy", "service": "KeyNest API", "version": "1.0.0"}),
         "a success's body is untouched"
     );
+}
+
+#[test]
+fn the_json_log_parses_line_by_line_and_holds_no_token_or_value() {
+    let s = TestServer::start_with_env(&[("KEYNEST_LOG_FORMAT", "json")]);
+    let (u, _, env) = s.user_with_env("jsonlog");
+    let secret = "s3cr3t-value-never-logged";
+    let var = s.var(&u, env, "API_KEY", secret);
+    let auth = format!("Token {}", u.token);
+    let path = format!("/api/variables/{var}/");
+    s.get_with(
+        &path,
+        &[("Authorization", &auth), ("X-Request-Id", "json-log-1")],
+    )
+    .expect(200);
+
+    let line: Value = wait_for_log(&s, |log| {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["request_id"] == "json-log-1")
+    });
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["route"], "/api/variables/{id}/", "{line}");
+    assert_eq!(line["path"], path.as_str(), "{line}");
+    assert_eq!(line["status"], 200, "{line}");
+    assert!(line["duration_us"].is_u64(), "{line}");
+    assert_eq!(line["level"], "INFO", "{line}");
+
+    let log = s.log();
+    for l in log.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(v[field].is_string(), "{field} missing: {l}");
+        }
+    }
+    assert!(!log.contains(&u.token), "the token is in the log");
+    assert!(!log.contains(secret), "a value is in the log");
 }

@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// End a login session this long after it began, however much it is used (`off`: never).
     #[arg(long, env = "KEYNEST_SESSION_MAX_AGE", default_value = "off")]
     pub session_max_age: Lifetime,
+    /// Address of the operator's listener serving Prometheus metrics at GET /metrics (e.g.
+    /// 127.0.0.1:9100); off when unset. The API's address never serves them.
+    #[arg(long, env = "KEYNEST_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
     /// `text` (a line per event) or `json` (one JSON object per line).
     #[arg(long, env = "KEYNEST_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -127,6 +131,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_MAX_REQUESTS_PER_CLIENT",
     "KEYNEST_SESSION_IDLE_TIMEOUT",
     "KEYNEST_SESSION_MAX_AGE",
+    "KEYNEST_METRICS_BIND",
     "KEYNEST_LOG_FORMAT",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
@@ -170,6 +175,13 @@ impl ServeArgs {
             idle_timeout: self.session_idle_timeout.0,
             max_age: self.session_max_age.0,
         }
+    }
+
+    /// Where metrics are served, or `None` when they are off (unset or empty).
+    pub fn metrics_bind(&self) -> Option<&str> {
+        self.metrics_bind
+            .as_deref()
+            .filter(|b| !b.trim().is_empty())
     }
 
     pub fn json_log(&self) -> bool {

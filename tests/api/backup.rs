@@ -60,9 +60,9 @@ fn a_backup_taken_under_writes_restores_everything_acknowledged_before_it() {
                         break;
                     }
                     let key = format!("W{w}_{i}");
-                    let was_started = started.load(Ordering::SeqCst);
                     s.var(admin, env, &key, &format!("value {w} {i}"));
-                    if !was_started {
+                    // Answered before the backup was asked for: it must be in it.
+                    if !started.load(Ordering::SeqCst) {
                         before.lock().expect("lock").push(key);
                     }
                 }

@@ -231,6 +231,13 @@ impl TestServer {
         Self::start_in(dir, &[])
     }
 
+    /// Stop gracefully and start again on the same data dir with `env`.
+    pub fn restart_with_env(mut self, env: &[(&str, &str)]) -> TestServer {
+        assert!(self.terminate().success(), "graceful stop exits 0");
+        let dir = self.dir.take().expect("dir");
+        Self::start_in(dir, env)
+    }
+
     pub fn restart(mut self, graceful: bool) -> TestServer {
         if graceful {
             assert!(self.terminate().success(), "graceful stop exits 0");

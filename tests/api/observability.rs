@@ -288,3 +288,35 @@ fn the_json_log_parses_line_by_line_and_holds_no_token_or_value() {
     assert!(!log.contains(&u.token), "the token is in the log");
     assert!(!log.contains(secret), "a value is in the log");
 }
+
+#[test]
+fn an_outsider_naming_an_organizations_ids_starts_no_actor_for_it() {
+    let s = TestServer::start();
+    let (owner, project, env) = s.user_with_env("owner");
+    let var = s.var(&owner, env, "K", "v");
+    let outsider = s.register("outsider");
+    // Started again, no organization's actor is loaded until someone asks for one.
+    let s = s.restart_with_env(&[("KEYNEST_METRICS_BIND", "127.0.0.1:0")]);
+    let metrics = wait_for_log(&s, |log| {
+        log.split("serving metrics on ")
+            .nth(1)
+            .and_then(|rest| rest.split(['"', ' ', '\n']).next())
+            .map(str::to_string)
+    });
+    let loaded = || sample(&fetch(&metrics).1, "keynest_organizations_loaded").unwrap_or(-1.0);
+    assert_eq!(loaded(), 0.0);
+    let o = Some(outsider.token.as_str());
+    for path in [
+        format!("/api/organizations/{}/", owner.org),
+        format!("/api/projects/{project}/"),
+        format!("/api/environments/{env}/variables/"),
+        format!("/api/variables/{var}/"),
+    ] {
+        s.get(&path, o).expect_error(404, "not_found");
+    }
+    assert_eq!(loaded(), 0.0, "no actor started for an outsider");
+    // Positive control: the owner's own request starts one.
+    s.get(&format!("/api/variables/{var}/"), Some(&owner.token))
+        .expect(200);
+    assert_eq!(loaded(), 1.0);
+}

@@ -4,16 +4,28 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-/// Run the built `keynest` binary as a client, with its config under `home`.
-fn kn(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out {
+/// Run the built `keynest` binary as a client, with its config under `home`, in `home`.
+pub fn kn(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out {
+    kn_in(home, home, args, stdin, env)
+}
+
+/// As `kn`, in the working directory `cwd` (where `.keynest.toml` is looked for).
+pub fn kn_in(
+    home: &Path,
+    cwd: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keynest"));
     cmd.args(args)
+        .current_dir(cwd)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("xdg"))
         .env_remove("KEYNEST_URL")
@@ -43,7 +55,7 @@ fn kn(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> 
 }
 
 #[track_caller]
-fn ok(o: Out) -> Out {
+pub fn ok(o: Out) -> Out {
     assert_eq!(o.code, 0, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
     o
 }

@@ -5,6 +5,7 @@ use crate::cli::CliError;
 use serde_json::Value;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct Client {
     base: String,
     token: Option<String>,

@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod clean_output;
 mod cli;
+mod cli_names;
 mod connections;
 mod cors;
 mod durability;

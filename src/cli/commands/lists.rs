@@ -1,13 +1,14 @@
 //! `keynest orgs list`, `projects list` and `envs list`: every page of a listing, printed as a
 //! table of the columns worth a glance, or in full with `--json`.
 
-use super::client;
+use super::resolve;
 use crate::cli::args::Json;
+use crate::cli::client::Client;
 use crate::cli::output::print_list;
 use crate::cli::CliError;
 
-pub fn organizations(out: Json) -> Result<i32, CliError> {
-    let items = client()?.list_all("/api/organizations/", "organizations")?;
+pub fn organizations(c: &Client, out: Json) -> Result<i32, CliError> {
+    let items = c.list_all("/api/organizations/", "organizations")?;
     print_list(
         &items,
         out.json,
@@ -16,20 +17,23 @@ pub fn organizations(out: Json) -> Result<i32, CliError> {
 }
 
 pub fn projects(
-    organization: Option<u64>,
+    c: &Client,
+    org: Option<String>,
     search: Option<String>,
     out: Json,
 ) -> Result<i32, CliError> {
     let mut query = Vec::new();
-    if let Some(o) = organization {
-        query.push(("organization".to_string(), o.to_string()));
+    let mut what = "projects".to_string();
+    if let Some(o) = org {
+        let id = resolve::org(c, &o)?;
+        query.push(("organization".to_string(), id.to_string()));
+        what = format!("organization {o}");
     }
     if let Some(s) = search {
         query.push(("search".to_string(), s));
     }
     let q = serde_urlencoded::to_string(&query).unwrap_or_default();
-    let what = organization.map_or("projects".to_string(), |o| format!("organization {o}"));
-    let items = client()?.list_all(&format!("/api/projects/?{q}"), &what)?;
+    let items = c.list_all(&format!("/api/projects/?{q}"), &what)?;
     print_list(
         &items,
         out.json,
@@ -37,8 +41,8 @@ pub fn projects(
     )
 }
 
-pub fn environments(project: u64, out: Json) -> Result<i32, CliError> {
-    let items = client()?.list_all(
+pub fn environments(c: &Client, project: u64, out: Json) -> Result<i32, CliError> {
+    let items = c.list_all(
         &format!("/api/projects/{project}/environments/"),
         &format!("project {project}"),
     )?;

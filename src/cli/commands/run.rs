@@ -1,7 +1,7 @@
 //! `keynest run`: start a command with an environment's variables added to its environment,
 //! pass stdin/stdout/stderr through, forward SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and exit
 //! with its exit code (128 + the signal number when a signal ended it). Nothing is written to
-//! disk and no value is printed.
+//! disk (but the sealed `--fallback` copy) and no value is printed.
 //!
 //! The command gets the environment's variables, not the client's: the client's own credential
 //! and settings (`config::CLIENT_VARS`, `KEYNEST_TOKEN` above all) are removed from what it
@@ -12,12 +12,26 @@
 //! That list is a guard against the well-known takeovers, not a sandbox: the command still runs
 //! with the values it asked for, and tools' own command variables (`GIT_SSH_COMMAND`, `PAGER`,
 //! `EDITOR`) are left to the program that reads them.
+//!
+//! `--watch` restarts the command when the environment changes (`watch.rs` says how a change is
+//! noticed): SIGTERM, up to `--grace` for it to stop, then SIGKILL, then the command again with
+//! the new variables. Only the command itself is signalled, as a terminal's Ctrl-C would not be:
+//! a program that starts others is expected to stop them when it stops. If the command ends on
+//! its own, `keynest run --watch` ends with its exit code; a signal to `keynest` is passed on and
+//! nothing is restarted after it. `--fallback` (see `fallback.rs`) keeps an encrypted copy of
+//! what was fetched for when the server cannot be reached.
 
+use super::resolve::{self, Wanted};
+use super::{vars, watch, Ctx};
+use crate::cli::args::RunArgs;
 use crate::cli::config::CLIENT_VARS;
+use crate::cli::fallback;
 use crate::cli::output::escape;
-use crate::cli::CliError;
+use crate::cli::{CliError, Exit};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Names of server variables that could take over the command rather than configure it; a `*`
 /// ends a prefix. Matched ignoring ASCII case: Windows names are case-insensitive, and a variable
@@ -75,12 +89,146 @@ fn is_unsafe(name: &str) -> bool {
     UNSAFE_ENV.iter().chain(CLIENT_VARS.iter()).any(listed)
 }
 
-pub fn run(
+/// `keynest run`: fetch (or take from the fallback copy), start, and with `--watch` restart.
+pub fn execute(ctx: &Ctx, args: RunArgs) -> Result<i32, CliError> {
+    if args.command.is_empty() {
+        return Err(CliError::usage("give the command to run after --"));
+    }
+    let wanted = resolve::wanted(&args.target, ctx.file())?;
+    let source = Source {
+        ctx,
+        wanted,
+        fallback: args.fallback.clone(),
+        fallback_only: args.fallback_only,
+    };
+    let (env, vars) = source.load()?;
+    let prepare = |vars: BTreeMap<String, String>| {
+        prepare(
+            vars,
+            !args.no_override,
+            &args.allow_unsafe_env,
+            &args.command,
+        )
+    };
+    let cmd = prepare(vars)?;
+    if !args.watch {
+        return supervise(cmd, None, |_| None);
+    }
+    let changes = watch::start(&ctx.client, env)?;
+    supervise(cmd, Some((changes, args.grace)), |program| {
+        eprintln!(
+            "keynest: environment {env} changed, restarting {}",
+            escape(program)
+        );
+        match source.load() {
+            Ok((_, vars)) => prepare(vars).ok(),
+            Err(e) => {
+                eprintln!(
+                    "warning: {}; starting {} again with the variables it had",
+                    e.message,
+                    escape(program)
+                );
+                None
+            }
+        }
+    })
+}
+
+/// Where the variables come from: the server, the fallback copy, or the server with the copy
+/// as a stand-in when it cannot be reached.
+struct Source<'a> {
+    ctx: &'a Ctx,
+    wanted: Wanted,
+    fallback: Option<PathBuf>,
+    fallback_only: bool,
+}
+
+impl Source<'_> {
+    fn load(&self) -> Result<(u64, BTreeMap<String, String>), CliError> {
+        let c = &self.ctx.client;
+        let token = c.require_token()?;
+        let Some(path) = &self.fallback else {
+            let env = resolve::environment(c, &self.wanted)?;
+            return Ok((env, vars::fetch_values(c, env)?));
+        };
+        if self.fallback_only {
+            return self.open_copy(path, token, None);
+        }
+        let fetched = resolve::environment(c, &self.wanted)
+            .and_then(|env| Ok((env, vars::fetch_values(c, env)?)));
+        match fetched {
+            Ok((env, vars)) => {
+                let copy = fallback::Copy {
+                    url: c.base().to_string(),
+                    wanted: self.wanted.clone(),
+                    environment: env,
+                    saved_at: now(),
+                    variables: vars,
+                };
+                if let Err(e) = fallback::save(path, token, &copy) {
+                    eprintln!("warning: the fallback copy was not updated: {}", e.message);
+                }
+                Ok((env, copy.variables.clone()))
+            }
+            // Only a server that cannot answer falls back; a refusal is an answer.
+            Err(e) if e.code == Exit::Server => self.open_copy(path, token, Some(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_copy(
+        &self,
+        path: &Path,
+        token: &str,
+        why: Option<CliError>,
+    ) -> Result<(u64, BTreeMap<String, String>), CliError> {
+        let copy = fallback::open(path, token).map_err(|e| match &why {
+            Some(server) => CliError::new(
+                server.code,
+                format!("{}; and the fallback copy: {}", server.message, e.message),
+            ),
+            None => e,
+        })?;
+        let same_env =
+            copy.wanted == self.wanted || self.wanted.env == copy.environment.to_string();
+        if copy.url != self.ctx.client.base() || !same_env {
+            return Err(CliError::usage(format!(
+                "{} holds environment {} of {}, not the one asked for",
+                path.display(),
+                copy.environment,
+                copy.url
+            )));
+        }
+        let age = now().saturating_sub(copy.saved_at);
+        match why {
+            Some(e) => eprintln!(
+                "warning: {}; using the fallback copy in {} (saved {age}s ago)",
+                e.message,
+                path.display()
+            ),
+            None => eprintln!(
+                "keynest: using the fallback copy in {} (saved {age}s ago), not the server",
+                path.display()
+            ),
+        }
+        Ok((copy.environment, copy.variables.clone()))
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The command with `vars` added to what it inherits, less the client's settings and the
+/// takeover variables not allowed.
+fn prepare(
     vars: BTreeMap<String, String>,
     override_existing: bool,
     allowed: &[String],
     command: &[String],
-) -> Result<i32, CliError> {
+) -> Result<Command, CliError> {
     let (program, args) = command
         .split_first()
         .ok_or_else(|| CliError::usage("give the command to run after --"))?;
@@ -112,43 +260,123 @@ pub fn run(
         );
     }
     drop(vars);
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-        // Registered before the child starts, so a signal that arrives now is not lost; from here
-        // on these signals no longer end this process: they are passed to the child instead.
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-            .map_err(|e| CliError::usage(format!("cannot watch signals: {e}")))?;
+    Ok(cmd)
+}
+
+/// Start `cmd` and wait for it, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to it. With
+/// `watch`, a message on the channel stops it (SIGTERM, then SIGKILL after the grace period) and
+/// starts what `restart` gives (or the same command again, if it gives nothing). A signal to us
+/// means the user wants it to stop, so after one the command is not started again.
+#[cfg(unix)]
+fn supervise(
+    mut cmd: Command,
+    watch: Option<(std::sync::mpsc::Receiver<()>, Duration)>,
+    mut restart: impl FnMut(&str) -> Option<Command>,
+) -> Result<i32, CliError> {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    use std::os::unix::process::ExitStatusExt;
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::sync::Arc;
+
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    // Registered before the child starts, so a signal that arrives now is not lost; from here
+    // on these signals no longer end this process: they are passed to the child instead.
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| CliError::usage(format!("cannot watch signals: {e}")))?;
+    let current = Arc::new(AtomicI32::new(0));
+    let stopping = Arc::new(AtomicBool::new(false));
+    let handle = signals.handle();
+    let forwarder = {
+        let (current, stopping) = (current.clone(), stopping.clone());
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                stopping.store(true, Ordering::SeqCst);
+                let pid = current.load(Ordering::SeqCst);
+                if let (true, Ok(sig)) = (pid > 0, Signal::try_from(sig)) {
+                    let _ = kill(Pid::from_raw(pid), sig);
+                }
+            }
+        })
+    };
+    let status = loop {
         let mut child = cmd
             .spawn()
             .map_err(|e| CliError::usage(format!("cannot run {program}: {e}")))?;
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        let handle = signals.handle();
-        let forwarder = std::thread::spawn(move || {
-            for sig in signals.forever() {
-                if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
-                    let _ = nix::sys::signal::kill(pid, sig);
+        let pid = Pid::from_raw(child.id() as i32);
+        current.store(pid.as_raw(), Ordering::SeqCst);
+        let wait_err =
+            |e: std::io::Error| CliError::usage(format!("waiting for {program} failed: {e}"));
+        let Some((changes, grace)) = &watch else {
+            break child.wait().map_err(wait_err)?;
+        };
+        let changed = loop {
+            if let Some(status) = child.try_wait().map_err(wait_err)? {
+                break Err(status);
+            }
+            match changes.recv_timeout(Duration::from_millis(100)) {
+                Ok(()) => break Ok(()),
+                Err(RecvTimeoutError::Timeout) => {}
+                // The watcher is gone (it cannot be, short of a panic): just run to the end.
+                Err(RecvTimeoutError::Disconnected) => {
+                    break Err(child.wait().map_err(wait_err)?)
                 }
             }
-        });
-        let status = child
-            .wait()
-            .map_err(|e| CliError::usage(format!("waiting for {program} failed: {e}")))?;
-        handle.close();
-        let _ = forwarder.join();
-        use std::os::unix::process::ExitStatusExt;
-        Ok(status
-            .code()
-            .or(status.signal().map(|s| 128 + s))
-            .unwrap_or(1))
+        };
+        if let Err(status) = changed {
+            break status;
+        }
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + *grace;
+        let mut status = None;
+        while status.is_none() && std::time::Instant::now() < deadline {
+            status = child.try_wait().map_err(wait_err)?;
+            if status.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let status = match status {
+            Some(s) => s,
+            None => {
+                eprintln!(
+                    "keynest: {} did not stop within {grace:?} of SIGTERM; sending SIGKILL",
+                    escape(&program)
+                );
+                let _ = child.kill();
+                child.wait().map_err(wait_err)?
+            }
+        };
+        if stopping.load(Ordering::SeqCst) {
+            break status;
+        }
+        if let Some(next) = restart(&program) {
+            cmd = next;
+        }
+    };
+    current.store(0, Ordering::SeqCst);
+    handle.close();
+    let _ = forwarder.join();
+    Ok(status
+        .code()
+        .or(status.signal().map(|s| 128 + s))
+        .unwrap_or(1))
+}
+
+#[cfg(not(unix))]
+fn supervise(
+    mut cmd: Command,
+    watch: Option<(std::sync::mpsc::Receiver<()>, Duration)>,
+    _restart: impl FnMut(&str) -> Option<Command>,
+) -> Result<i32, CliError> {
+    if watch.is_some() {
+        return Err(CliError::usage("--watch needs a Unix system"));
     }
-    #[cfg(not(unix))]
-    {
-        let status = cmd
-            .status()
-            .map_err(|e| CliError::usage(format!("cannot run {program}: {e}")))?;
-        Ok(status.code().unwrap_or(1))
-    }
+    let status = cmd
+        .status()
+        .map_err(|e| CliError::usage(format!("cannot run the command: {e}")))?;
+    Ok(status.code().unwrap_or(1))
 }
 
 #[cfg(test)]

@@ -82,6 +82,13 @@ pub fn configure(cmd: ConfigCommand) -> Result<i32, CliError> {
     let mut file = config::load()?;
     match cmd {
         ConfigCommand::SetToken { token } => {
+            let token = match token {
+                Some(t) => zeroize::Zeroizing::new(t),
+                None => super::vars::read_secret("Token")?,
+            };
+            if token.trim().is_empty() {
+                return Err(CliError::usage("no token given"));
+            }
             file.token = Some(token.trim().to_string());
             config::save(&file)?;
         }

@@ -2,7 +2,7 @@
 //! the formats; the client only names one (from `--format`, or from the file's name on import, the
 //! same mapping the server applies to an upload) and keeps the text in zeroizing buffers.
 
-use super::client;
+use super::{target_env, Ctx};
 use crate::cli::args::EnvCommand;
 use crate::cli::client::Client;
 use crate::cli::output::{escape, with_progress};
@@ -13,20 +13,20 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub fn execute(cmd: EnvCommand) -> Result<i32, CliError> {
-    let c = client()?;
+pub fn execute(ctx: &Ctx, cmd: EnvCommand) -> Result<i32, CliError> {
+    let c = &ctx.client;
     c.require_token()?;
     match cmd {
         EnvCommand::Export {
-            environment_id,
+            target,
             format,
             output,
-        } => export(&c, environment_id, &format, output),
+        } => export(c, target_env(ctx, &target)?, &format, output),
         EnvCommand::Import {
-            environment_id,
+            target,
             file,
             no_overwrite,
-        } => import(&c, environment_id, &file, !no_overwrite),
+        } => import(c, target_env(ctx, &target)?, &file, !no_overwrite),
     }
 }
 

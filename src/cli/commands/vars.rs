@@ -1,36 +1,40 @@
 //! `keynest vars`: list, get, set and delete an environment's variables by key. The API addresses
 //! a variable by id, so every command here starts from a full listing of the environment and
 //! finds keys in it.
+//!
+//! `vars set KEY` without `=VALUE` reads the value from standard input, or asks for it without
+//! echo on a terminal: a value in the arguments is visible to every user in the process list and
+//! stays in the shell's history.
 
-use super::client;
+use super::{target_env, Ctx};
 use crate::cli::args::VarsCommand;
 use crate::cli::client::Client;
 use crate::cli::output::print_list;
 use crate::cli::CliError;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
+use zeroize::Zeroizing;
 
-pub fn execute(cmd: VarsCommand) -> Result<i32, CliError> {
-    let c = client()?;
+pub fn execute(ctx: &Ctx, cmd: VarsCommand) -> Result<i32, CliError> {
+    let c = &ctx.client;
+    c.require_token()?;
     match cmd {
         VarsCommand::List {
-            environment_id,
+            target,
             values,
             out,
         } => {
-            let items = fetch_vars(&c, environment_id)?;
+            let items = fetch_vars(c, target_env(ctx, &target)?)?;
             let mut cols = vec!["id", "key", "version", "updated_at"];
             if values {
                 cols.push("decrypted_value");
             }
             print_list(&items, out.json, &cols)
         }
-        VarsCommand::Get {
-            key,
-            environment_id,
-        } => {
-            let values = fetch_values(&c, environment_id)?;
+        VarsCommand::Get { key, target } => {
+            let environment_id = target_env(ctx, &target)?;
+            let values = fetch_values(c, environment_id)?;
             let value = values.get(&key).ok_or_else(|| {
                 CliError::not_found(format!(
                     "variable {key} not found in environment {environment_id}"
@@ -45,31 +49,27 @@ pub fn execute(cmd: VarsCommand) -> Result<i32, CliError> {
             }
             Ok(0)
         }
-        VarsCommand::Set {
-            pairs,
-            environment_id,
-        } => {
-            let existing: BTreeMap<String, u64> = fetch_vars(&c, environment_id)?
+        VarsCommand::Set { pairs, target } => {
+            let pairs = with_values(pairs)?;
+            let environment_id = target_env(ctx, &target)?;
+            let existing: BTreeMap<String, u64> = fetch_vars(c, environment_id)?
                 .iter()
                 .filter_map(|v| Some((v["key"].as_str()?.to_string(), v["id"].as_u64()?)))
                 .collect();
-            for pair in pairs {
-                let (key, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| CliError::usage(format!("{pair:?} is not KEY=VALUE")))?;
+            for (key, value) in &pairs {
                 match existing.get(key) {
                     Some(id) => {
                         c.call(
                             "PATCH",
                             &format!("/api/variables/{id}/"),
-                            Some(&json!({"value": value})),
+                            Some(&json!({"value": value.as_str()})),
                             &format!("variable {key}"),
                         )?;
                         eprintln!("updated {key}");
                     }
                     None => {
-                        let body =
-                            json!({"key": key, "value": value, "environment": environment_id});
+                        let body = json!({"key": key, "value": value.as_str(),
+                                          "environment": environment_id});
                         c.call(
                             "POST",
                             "/api/variables/",
@@ -82,11 +82,9 @@ pub fn execute(cmd: VarsCommand) -> Result<i32, CliError> {
             }
             Ok(0)
         }
-        VarsCommand::Delete {
-            key,
-            environment_id,
-        } => {
-            let id = fetch_vars(&c, environment_id)?
+        VarsCommand::Delete { key, target } => {
+            let environment_id = target_env(ctx, &target)?;
+            let id = fetch_vars(c, environment_id)?
                 .iter()
                 .find(|v| v["key"] == key.as_str())
                 .and_then(|v| v["id"].as_u64())
@@ -105,6 +103,48 @@ pub fn execute(cmd: VarsCommand) -> Result<i32, CliError> {
             Ok(0)
         }
     }
+}
+
+/// `KEY=VALUE` split at the first `=`; one bare `KEY` gets its value from stdin or a prompt.
+fn with_values(pairs: Vec<String>) -> Result<Vec<(String, Zeroizing<String>)>, CliError> {
+    let bare = pairs.iter().filter(|p| !p.contains('=')).count();
+    if bare > 1 {
+        return Err(CliError::usage(
+            "only one KEY without =VALUE: its value is read from standard input",
+        ));
+    }
+    let mut out = Vec::new();
+    for pair in pairs {
+        let pair = Zeroizing::new(pair);
+        match pair.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), Zeroizing::new(v.to_string()))),
+            None => out.push((
+                pair.to_string(),
+                read_secret(&format!("Value for {}", *pair))?,
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// A secret from the terminal without echo, else all of stdin less one final line end (so
+/// `echo "$X" | keynest vars set KEY` stores what `printf %s "$X"` would).
+pub fn read_secret(what: &str) -> Result<Zeroizing<String>, CliError> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(format!("{what}: "))
+            .map(Zeroizing::new)
+            .map_err(|e| CliError::usage(format!("cannot read {what}: {e}")));
+    }
+    let mut text = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage(format!("cannot read {what} from stdin: {e}")))?;
+    let end = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .map_or(text.len(), str::len);
+    text.truncate(end);
+    Ok(text)
 }
 
 /// The environment's variables as the API lists them (every page).

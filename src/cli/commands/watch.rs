@@ -65,6 +65,12 @@ pub fn start(c: &Client, env: u64) -> Result<Receiver<()>, CliError> {
     let mut feed = match ask(c, env, 0) {
         Ok((revision, _)) => Feed::Revision(revision),
         Err(e) if e.code == Exit::NotFound => polling(c, env),
+        // Down (the command may be running from the --fallback copy): watch from revision 0,
+        // so the first answer once the server is back restarts it with fresh values.
+        Err(e) if e.code == Exit::Server => {
+            eprintln!("warning: watching environment {env}: {}", e.message);
+            Feed::Revision(0)
+        }
         Err(e) => return Err(e),
     };
     let (tx, rx) = channel();

@@ -32,7 +32,9 @@ async fn create_var(s: &Seeder, env: EnvId, key: &str) -> VarId {
 }
 
 async fn seed(dir: &std::path::Path) -> Seeded {
-    let kn = Keynest::open(dir, &MasterKey::generate().expect("key"), 2).expect("open");
+    let key = MasterKey::generate().expect("key");
+    let kn = Keynest::open_with(dir, &key, 2, keynest::seed::unlimited(), Default::default())
+        .expect("open");
     let seeder = Seeder::register(kn, "bench", "b@example.com", "benchmark pw")
         .await
         .expect("register");

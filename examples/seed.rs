@@ -28,7 +28,8 @@ async fn main() {
     let (orgs, envs, vars) = (arg(2, 1000), arg(3, 10), arg(4, 100));
     std::fs::create_dir_all(&dir).expect("data dir");
     let (master, _) = MasterKey::load_or_create(&dir.join("master.key")).expect("master key");
-    let kn = Keynest::open(&dir, &master, 2).expect("open");
+    let quotas = keynest::seed::unlimited();
+    let kn = Keynest::open_with(&dir, &master, 2, quotas, Default::default()).expect("open");
     let s = Seeder::register(kn, "seed", "seed@example.com", "seed password")
         .await
         .expect("register");

@@ -17,6 +17,17 @@ use keynest_actors::Keynest;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
+/// No quotas: seeding fills stores far past what one tenant may hold (10,000 environments in
+/// one project for the lookup bench, a million variables for the seed example).
+pub fn unlimited() -> keynest_actors::org::Quotas {
+    keynest_actors::org::Quotas {
+        variables_per_environment: u64::MAX,
+        environments_per_project: u64::MAX,
+        organizations_per_user: u64::MAX,
+        bytes_per_organization: u64::MAX,
+    }
+}
+
 /// One registered user and everything needed to act as them.
 pub struct Seeder {
     pub kn: Keynest,

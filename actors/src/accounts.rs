@@ -13,7 +13,7 @@ pub use sessions::{ListSessions, Logout, LogoutAll, RevokeSession};
 pub use tokens::Tokens;
 
 use crate::audit::{self, Event};
-use crate::crypto::{random_bytes, Keyring};
+use crate::crypto::{random_bytes, KeyringCell};
 use crate::error::{DomainError, DomainResult};
 use crate::input::{Credentials, NewOrg, NewUser, Password};
 use crate::model::*;
@@ -88,7 +88,7 @@ pub struct Login {
 
 pub struct AccountsActor {
     store: Store,
-    keyring: Arc<Keyring>,
+    keyring: Arc<KeyringCell>,
     tokens: Arc<Tokens>,
     /// Verified against when the email is unknown, so that costs the same as a wrong password.
     dummy_hash: Arc<String>,
@@ -97,7 +97,7 @@ pub struct AccountsActor {
 }
 
 impl AccountsActor {
-    pub fn new(store: Store, keyring: Arc<Keyring>, tokens: Arc<Tokens>) -> DomainResult<Self> {
+    pub fn new(store: Store, keyring: Arc<KeyringCell>, tokens: Arc<Tokens>) -> DomainResult<Self> {
         Ok(AccountsActor {
             store,
             keyring,
@@ -172,9 +172,11 @@ impl AccountsActor {
             name,
             description: String::new(),
         };
+        // Held until the new data key is applied (see `KeyringCell`).
+        let keyring = self.keyring.hold();
         let org = new_org(
             &self.store,
-            &self.keyring,
+            &keyring,
             &mut changes,
             &user,
             input,
@@ -184,6 +186,7 @@ impl AccountsActor {
             .detail("username", &user.username);
         audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
         self.store.apply(changes)?;
+        drop(keyring);
         Ok(Session {
             token,
             user,

@@ -349,6 +349,142 @@ impl Keyring {
     }
 }
 
+/// What the master key seals in the store (the backup files' keys live in the files instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KekSealed {
+    Check,
+    RecordsKey,
+    DataKey(OrgId, u32),
+}
+
+impl KekSealed {
+    fn aad(self) -> Vec<u8> {
+        match self {
+            KekSealed::Check => CHECK_AAD.to_vec(),
+            KekSealed::RecordsKey => RECORDS_KEY_AAD.to_vec(),
+            KekSealed::DataKey(org, version) => Keyring::dek_aad(org, version),
+        }
+    }
+}
+
+impl Keyring {
+    /// `blob` (sealed by this master key as `what`) sealed again by `to`, for a master-key
+    /// rotation: the plaintext never leaves this function, and an item this key did not seal is
+    /// an error rather than something carried over unopened.
+    pub fn reseal(&self, to: &Keyring, what: KekSealed, blob: &[u8]) -> DomainResult<Vec<u8>> {
+        let aad = what.aad();
+        let plain = self.kek.open(blob, &aad)?;
+        to.kek.seal(&plain, &aad)
+    }
+}
+
+/// The master key in use, replaceable while the server runs (master-key rotation). Whoever seals
+/// something with it that goes into the store holds it (`hold`) until that batch is applied; the
+/// rotation takes it exclusively (`replace`), so it re-seals everything applied before it and
+/// nothing sealed by the old key is applied after it.
+pub struct KeyringCell(std::sync::RwLock<std::sync::Arc<Keyring>>);
+
+impl fmt::Debug for KeyringCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyringCell(<redacted>)")
+    }
+}
+
+impl KeyringCell {
+    pub fn new(keyring: Keyring) -> KeyringCell {
+        KeyringCell(std::sync::RwLock::new(std::sync::Arc::new(keyring)))
+    }
+
+    /// The keyring now, for opening what the store holds (hold it instead when sealing).
+    pub fn current(&self) -> std::sync::Arc<Keyring> {
+        self.hold().clone()
+    }
+
+    /// The keyring, held: a master-key rotation waits until the guard is dropped. Hold it from
+    /// sealing until the batch is applied, and for reads that must see the store and the key
+    /// agree (opening the data keys). No `await` while holding it.
+    pub fn hold(&self) -> std::sync::RwLockReadGuard<'_, std::sync::Arc<Keyring>> {
+        // A panic elsewhere cannot leave the keyring half-written: it is one pointer.
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exclusive: for the master-key rotation only.
+    pub fn replace(&self) -> std::sync::RwLockWriteGuard<'_, std::sync::Arc<Keyring>> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The master key files of a data directory: `master.key`, and `master.key.new` while a
+/// master-key rotation is between writing the new key and putting it in place. The new key is
+/// written (and synced) before the store is re-sealed, and renamed over the old one only once the
+/// re-sealed store is durable; so after a crash at any point, one of the two opens the store and
+/// `settle` puts the files right.
+#[derive(Debug, Clone)]
+pub struct KeyFiles {
+    pub current: std::path::PathBuf,
+    pub pending: std::path::PathBuf,
+}
+
+impl KeyFiles {
+    pub fn in_dir(data_dir: &Path) -> KeyFiles {
+        KeyFiles {
+            current: data_dir.join("master.key"),
+            pending: data_dir.join("master.key.new"),
+        }
+    }
+
+    /// Write `key` as the pending key (0600, synced, its directory synced).
+    pub fn write_pending(&self, key: &MasterKey) -> std::io::Result<()> {
+        let hex = Zeroizing::new(hex::encode(&key.0[..]));
+        write_private(&self.pending, hex.as_bytes(), IfExists::Replace)?;
+        sync_dir(&self.pending)
+    }
+
+    /// Put the pending key in place of the current one (atomic rename, directory synced).
+    pub fn promote(&self) -> std::io::Result<()> {
+        std::fs::rename(&self.pending, &self.current)?;
+        sync_dir(&self.current)
+    }
+
+    /// After a start found that `given` opens the store (`Ok(None)`: a pending key from a
+    /// rotation that never committed is deleted) or not: the pending key, if there is one and
+    /// `opens` it, put in place and returned.
+    pub fn settle(
+        &self,
+        given_opens: bool,
+        opens: impl Fn(&MasterKey) -> bool,
+    ) -> Result<Option<MasterKey>, String> {
+        let pending = match std::fs::read_to_string(&self.pending) {
+            Ok(text) => Zeroizing::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", self.pending.display())),
+        };
+        let show = |e: std::io::Error| format!("{}: {e}", self.pending.display());
+        if given_opens {
+            // The store is still sealed by the key given: the rotation never committed, and the
+            // pending key opens nothing.
+            std::fs::remove_file(&self.pending).map_err(show)?;
+            sync_dir(&self.pending).map_err(show)?;
+            return Ok(None);
+        }
+        match MasterKey::from_hex(&pending) {
+            Ok(key) if opens(&key) => {
+                self.promote().map_err(show)?;
+                Ok(Some(key))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Sync the directory holding `path`, so that a file created or renamed in it stays.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
 /// Where a value lives; the associated data every seal and open of a value is bound to. The
 /// binding is only as good as where the slot comes from: the organization's reader builds it from
 /// a record it has checked to be stored under the key of that same environment, variable and
@@ -511,6 +647,58 @@ mod tests {
                 "truncated to {n}"
             );
         }
+    }
+
+    #[test]
+    fn reseal_moves_each_item_to_the_new_key_only() {
+        let (old, new) = (keyring(), keyring());
+        let (sealed, dek) = old.new_data_key(OrgId(1), 2).expect("dek");
+        let what = KekSealed::DataKey(OrgId(1), 2);
+        let moved = old.reseal(&new, what, &sealed).expect("reseal");
+        assert!(old.open_data_key(OrgId(1), 2, &moved).is_err());
+        let opened = new.open_data_key(OrgId(1), 2, &moved).expect("open");
+        let blob = dek.seal(slot(3, 1), "v").expect("seal");
+        assert_eq!(opened.open(slot(3, 1), &blob).expect("open").expose(), "v");
+        // Re-sealed under another item's label, or by a key that did not seal it: refused.
+        assert!(old
+            .reseal(&new, KekSealed::DataKey(OrgId(1), 3), &sealed)
+            .is_err());
+        assert!(new.reseal(&old, what, &sealed).is_err());
+        let check = old.check_value().expect("check");
+        let check = old.reseal(&new, KekSealed::Check, &check).expect("check");
+        assert!(new.verify_check_value(&check) && !old.verify_check_value(&check));
+    }
+
+    #[test]
+    fn key_files_settle_to_whichever_key_opens() {
+        let dir = tempfile::tempdir().expect("dir");
+        let files = KeyFiles::in_dir(dir.path());
+        let (old, new) = (
+            MasterKey::generate().expect("k"),
+            MasterKey::generate().expect("k"),
+        );
+        write_private(
+            &files.current,
+            hex::encode(&old.0[..]).as_bytes(),
+            IfExists::Fail,
+        )
+        .expect("write");
+        // No pending key: nothing to do.
+        assert!(files.settle(true, |_| false).expect("settle").is_none());
+        // Never committed: the old key opens, the pending one is deleted.
+        files.write_pending(&new).expect("pending");
+        assert!(files.settle(true, |_| true).expect("settle").is_none());
+        assert!(!files.pending.exists());
+        // Committed, not yet renamed: the pending key is put in place.
+        files.write_pending(&new).expect("pending");
+        let is_new = |k: &MasterKey| k.0[..] == new.0[..];
+        let got = files
+            .settle(false, is_new)
+            .expect("settle")
+            .expect("new key");
+        assert!(is_new(&got) && !files.pending.exists());
+        let text = std::fs::read_to_string(&files.current).expect("read");
+        assert!(is_new(&MasterKey::from_hex(&text).expect("hex")));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::accounts::{sessions, AccountsActor, Tokens};
 use crate::audit::{self, AuditActor};
-use crate::crypto::{DataKey, Keyring, MasterKey};
+use crate::crypto::{DataKey, KekSealed, KeyFiles, Keyring, KeyringCell, MasterKey};
 use crate::error::{DomainError, DomainResult};
 use crate::idempotency;
 use crate::input::NewOrg;
@@ -46,7 +46,7 @@ impl Drop for InFlight {
 #[derive(Clone)]
 pub struct Keynest {
     store: Store,
-    keyring: Arc<Keyring>,
+    keyring: Arc<KeyringCell>,
     records: Arc<DataKey>,
     quotas: Quotas,
     tokens: Arc<Tokens>,
@@ -79,17 +79,10 @@ impl Keynest {
         sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
         let store = Store::open(data_dir).map_err(|e| e.to_string())?;
-        let keyring = Arc::new(Keyring::new(master));
-        match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
-            Some(check) if !keyring.verify_check_value(&check) => {
-                return Err(format!(
-                    "the master key does not match the data in {}: refusing to start \
-                     (give the key this data directory was created with)",
-                    data_dir.display()
-                ))
-            }
-            Some(_) => {}
+        let keyring = match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
+            Some(check) => Self::settle_master_key(data_dir, master, &check)?,
             None => {
+                let keyring = Keyring::new(master);
                 let mut c = Changes::new();
                 c.put_raw(
                     keys::CHECK.to_vec(),
@@ -97,11 +90,13 @@ impl Keynest {
                 );
                 store.apply(c).map_err(|e| e.to_string())?;
                 store.flush_blocking().map_err(|e| e.to_string())?;
+                keyring
             }
-        }
+        };
         let records = Arc::new(Self::records_key(&store, &keyring).map_err(|e| e.to_string())?);
         sessions::prepare(&store, sessions).map_err(|e| e.to_string())?;
         let tokens = Arc::new(Tokens::new(store.clone(), sessions));
+        let keyring = Arc::new(KeyringCell::new(keyring));
         let registry = Arc::new(Registry::new(
             store.clone(),
             keyring.clone(),
@@ -109,6 +104,13 @@ impl Keynest {
             quotas,
             workers,
         ));
+        // Data-key rotations a restart interrupted go on (their actors pick them up on start).
+        for k in store.scan_keys(keys::ROTATIONS) {
+            let org = k
+                .map_err(|e| e.to_string())
+                .and_then(|k| store::id_from(&k).map_err(|e| e.to_string()))?;
+            registry.get(OrgId(org)).map_err(|e| e.to_string())?;
+        }
         let accounts_actor = AccountsActor::new(store.clone(), keyring.clone(), tokens.clone())
             .map_err(|e| e.to_string())?;
         let accounts =
@@ -128,6 +130,92 @@ impl Keynest {
             accounts,
             audit,
         })
+    }
+
+    /// The keyring that opens the store's check value: `master`, or the key a master-key
+    /// rotation left in `<data-dir>/master.key.new` if it committed before a crash (it is then
+    /// put in place of `master.key`). A pending key of a rotation that never committed is
+    /// deleted. Neither opens: the start is refused.
+    fn settle_master_key(
+        data_dir: &Path,
+        master: &MasterKey,
+        check: &[u8],
+    ) -> Result<Keyring, String> {
+        let given = Keyring::new(master);
+        let opens = given.verify_check_value(check);
+        let files = KeyFiles::in_dir(data_dir);
+        let pending = files.settle(opens, |k| Keyring::new(k).verify_check_value(check))?;
+        match pending {
+            _ if opens => Ok(given),
+            Some(key) => {
+                log::warn!(
+                    "a master-key rotation committed before the server stopped: now using the new \
+                     key, moved to {}",
+                    files.current.display()
+                );
+                Ok(Keyring::new(&key))
+            }
+            None => Err(format!(
+                "the master key does not match the data in {}: refusing to start \
+                 (give the key this data directory was created with, or the new one if its \
+                 master key was rotated)",
+                data_dir.display()
+            )),
+        }
+    }
+
+    /// Replace the master key: every data key, the check value and the records key are sealed
+    /// again by `new` in one atomic batch, made durable, and only then is `new` the key in use.
+    /// Nothing sealed by the old key is applied meanwhile (sealers hold the keyring, see
+    /// `KeyringCell`). Answers how many data keys were re-sealed. The key files are the caller's
+    /// (`crypto::KeyFiles`): the new key must be safe on disk before this is called.
+    pub async fn rotate_master_key(&self, new: MasterKey) -> DomainResult<usize> {
+        let (store, cell) = (self.store.clone(), self.keyring.clone());
+        let rotated = tokio::task::spawn_blocking(move || {
+            let mut current = cell.replace();
+            let next = Keyring::new(&new);
+            let mut c = Changes::new();
+            let mut deks = 0;
+            for kv in store.scan_raw(&keys::all_deks()) {
+                let (k, v) = kv?;
+                let bad = || DomainError::Internal("bad data key id".into());
+                let org = OrgId(store::id_from(k.get(1..9).ok_or_else(bad)?)?);
+                let version = k
+                    .get(9..)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                    .ok_or_else(bad)?;
+                let sealed = current.reseal(&next, KekSealed::DataKey(org, version), &v)?;
+                c.put_raw(k.to_vec(), sealed);
+                deks += 1;
+            }
+            for (key, what) in [
+                (keys::CHECK, KekSealed::Check),
+                (keys::RECORDS_KEY, KekSealed::RecordsKey),
+            ] {
+                if let Some(v) = store.get_raw(key)? {
+                    c.put_raw(key.to_vec(), current.reseal(&next, what, &v)?);
+                }
+            }
+            store.apply(c)?;
+            store.flush_blocking()?;
+            *current = Arc::new(next);
+            Ok(deks)
+        });
+        rotated
+            .await
+            .map_err(|e| DomainError::internal("blocking pool", e))?
+    }
+
+    /// Start a new data key version for an organization (see `org::rotation`).
+    pub async fn rotate_org_key(&self, caller: Caller, org: OrgId) -> DomainResult<OrgView> {
+        let keyring = self.keyring.clone();
+        self.ask(org::RotateOrgKey {
+            caller,
+            org,
+            keyring,
+        })
+        .await
     }
 
     /// The key that seals kept answers, made on the first start that needs it.
@@ -311,6 +399,9 @@ impl Keynest {
                 DomainError::invalid("output", format!("Cannot create {}: {e}", path.display()))
             })?;
             let mut out = std::io::BufWriter::new(file);
+            // Held for the whole backup, so the file's key and the data keys in it are sealed
+            // by the same master key (a master-key rotation waits for it).
+            let keyring = keyring.hold();
             let result = crate::backup::write(&store, &keyring, &mut out).and_then(|s| {
                 let file = out
                     .into_inner()
@@ -401,9 +492,11 @@ impl Keynest {
         let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
         org::room_for_organization(&self.store, &self.quotas, user.id)?;
         let mut c = Changes::new();
+        // Held until the new data key is applied (see `KeyringCell`).
+        let keyring = self.keyring.hold();
         let org = org::new_org(
             &self.store,
-            &self.keyring,
+            &keyring,
             &mut c,
             &user,
             input,
@@ -411,6 +504,7 @@ impl Keynest {
         )?;
         idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
         self.store.apply(c)?;
+        drop(keyring);
         self.store.flush().await?;
         let msg = org::GetOrganization {
             caller,

@@ -2,10 +2,10 @@
 //! Organization actors are spread over one arbiter per core; an organization always lands on the
 //! same one.
 
-use crate::crypto::{DataKey, Keyring};
+use crate::crypto::{DataKey, KeyringCell};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
-use crate::org::{OrgActor, OrgReader, Quotas};
+use crate::org::{ContinueKeyRotation, OrgActor, OrgReader, Quotas};
 use crate::store::{keys, Store};
 use actix::prelude::*;
 use dashmap::DashMap;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub struct Registry {
     store: Store,
-    keyring: Arc<Keyring>,
+    keyring: Arc<KeyringCell>,
     records: Arc<DataKey>,
     quotas: Quotas,
     arbiters: Vec<ArbiterHandle>,
@@ -25,7 +25,7 @@ impl Registry {
     /// Must be called inside a running actix System.
     pub fn new(
         store: Store,
-        keyring: Arc<Keyring>,
+        keyring: Arc<KeyringCell>,
         records: Arc<DataKey>,
         quotas: Quotas,
         workers: usize,
@@ -56,7 +56,9 @@ impl Registry {
             return Err(DomainError::NotFound("organization"));
         }
         // Open the data keys here, so that a store that cannot be read fails this request
-        // instead of starting an actor that cannot work.
+        // instead of starting an actor that cannot work. The keyring is held so that a master-key
+        // rotation does not re-seal them between the read and the open.
+        let keyring = self.keyring.hold();
         let deks = self
             .store
             .scan_entries(&keys::deks(org))
@@ -67,9 +69,10 @@ impl Registry {
                         .try_into()
                         .map_err(|_| DomainError::Internal("bad data key id".into()))?,
                 );
-                self.keyring.open_data_key(org, version, &v)
+                keyring.open_data_key(org, version, &v)
             })
             .collect::<DomainResult<Vec<_>>>()?;
+        drop(keyring);
         // The reader goes in first: whoever finds the actor can then always find the reader.
         let reader = self
             .readers
@@ -79,9 +82,16 @@ impl Registry {
                 OrgReader::new(org, self.store.clone(), deks, records, self.quotas)
             })
             .clone();
+        let rotating = self.store.contains(&keys::rotation(org))?;
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];
-            OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(reader))
+            let addr = OrgActor::start_in_arbiter(arbiter, move |_| OrgActor::new(reader));
+            // A data-key rotation left running (by a restart, or an actor stopped while idle)
+            // goes on from where it was.
+            if rotating {
+                addr.do_send(ContinueKeyRotation);
+            }
+            addr
         });
         Ok(entry.clone())
     }

@@ -1,4 +1,5 @@
-//! `/api/organizations/`: list, create, get, update, delete.
+//! `/api/organizations/`: list, create, get, update, delete, and rotate an organization's data
+//! key.
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
@@ -21,6 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_organization))
             .route(web::patch().to(update_organization))
             .route(web::delete().to(delete_organization)),
+    )
+    .service(
+        web::resource("/api/organizations/{id}/rotate-key/")
+            .route(web::post().to(rotate_organization_key)),
     );
 }
 
@@ -75,4 +80,15 @@ async fn delete_organization(
 ) -> ApiResult<HttpResponse> {
     state.kn.delete_org(auth.caller, OrgId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Starts the rotation and answers at once (202): the values are re-sealed in the background,
+/// its progress shown under `key.rotation` of the organization.
+async fn rotate_organization_key(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<u64>,
+) -> ApiResult<HttpResponse> {
+    let view = state.kn.rotate_org_key(auth.caller, OrgId(*id)).await?;
+    Ok(HttpResponse::Accepted().json(view))
 }

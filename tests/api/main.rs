@@ -25,6 +25,7 @@ mod quotas;
 mod ratelimit;
 mod resources;
 mod roles;
+mod rotation;
 mod sessions;
 mod teams;
 mod transfer;

@@ -64,6 +64,23 @@ pub struct OrgView {
     pub member_count: u64,
     pub project_count: u64,
     pub user_role: Role,
+    /// The organization's data key: the version new values are sealed with, and the rotation
+    /// to it while one runs.
+    pub key: KeyView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub version: u32,
+    /// `null` when no rotation runs.
+    pub rotation: Option<RotationProgress>,
+}
+
+/// Values and versions re-sealed so far, of those there were when the rotation began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationProgress {
+    pub done: u64,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

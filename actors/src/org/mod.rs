@@ -21,6 +21,7 @@ pub mod organization;
 pub mod projects;
 pub mod quotas;
 pub mod reader;
+pub mod rotation;
 pub mod service_tokens;
 pub mod transfer;
 pub mod variables;
@@ -38,6 +39,7 @@ pub use organization::*;
 pub use projects::*;
 pub use quotas::{room_for_organization, Quotas};
 pub use reader::OrgReader;
+pub use rotation::*;
 pub use service_tokens::*;
 pub use transfer::*;
 pub use variables::*;
@@ -198,14 +200,24 @@ impl OrgActor {
         T: Serialize + DeserializeOwned + Send + 'static,
         F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
     {
+        AtomicResponse::new(self.commit(caller, build))
+    }
+
+    /// `write`'s future, for a handler that acts on the durable outcome before the actor takes
+    /// another message (a key rotation starts using its key, or schedules its next batch).
+    fn commit<T, F>(&self, caller: &Caller, build: F) -> ResponseActFuture<Self, DomainResult<T>>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
+    {
         let store = self.reader.store().clone();
         let replayed = self
             .read()
             .and_then(|r| idempotency::replay::<T>(r.store(), r.records_key(), caller));
         match replayed {
-            Ok(Some(out)) => return AtomicResponse::new(Box::pin(fut::ready(Ok(out)))),
+            Ok(Some(out)) => return Box::pin(fut::ready(Ok(out))),
             Ok(None) => {}
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => return Box::pin(fut::ready(Err(e))),
         }
         let built = self.read().and_then(|r| {
             let mut tx = Tx {
@@ -242,13 +254,12 @@ impl OrgActor {
             }
             flushed.map(|()| out)
         };
-        let done = durable.into_actor(self).map(move |res, act, _| {
+        Box::pin(durable.into_actor(self).map(move |res, act, _| {
             if retires && res.is_ok() {
                 act.deleted = true;
             }
             res
-        });
-        AtomicResponse::new(Box::pin(done))
+        }))
     }
 }
 

@@ -143,6 +143,7 @@ impl Handler<DeleteOrganization> for OrgActor {
             for k in store.scan_keys(&keys::deks(org.id)) {
                 tx.del([keys::deks(org.id), k?.to_vec()].concat());
             }
+            tx.del(keys::rotation(org.id));
             tx.del(keys::org(org.id));
             tx.retire();
             let ev =

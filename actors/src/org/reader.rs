@@ -13,15 +13,20 @@ use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
 use crate::store::{self, keys, Loc, Located, Store};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+/// An organization's opened data keys by version; new values are sealed with the newest.
+type DataKeys = Arc<BTreeMap<u32, Arc<DataKey>>>;
 
 /// Cheap to clone: the store handle and the organization's opened data keys.
 #[derive(Clone)]
 pub struct OrgReader {
     id: OrgId,
     store: Store,
-    /// Data keys by version; new values are sealed with the newest.
-    keys: Arc<BTreeMap<u32, DataKey>>,
+    /// Data keys by version, shared by the actor and every clone of the reader. A key rotation
+    /// swaps the whole map (copy on write), so an operation reads it once and sees one version
+    /// of it; blobs carry their key's version, so values sealed under either open.
+    keys: Arc<RwLock<DataKeys>>,
     /// Seals the answers kept for `Idempotency-Key` retries (see `idempotency`).
     records: Arc<DataKey>,
     quotas: super::Quotas,
@@ -38,7 +43,11 @@ impl OrgReader {
         OrgReader {
             id,
             store,
-            keys: Arc::new(deks.into_iter().map(|k| (k.version(), k)).collect()),
+            keys: Arc::new(RwLock::new(Arc::new(
+                deks.into_iter()
+                    .map(|k| (k.version(), Arc::new(k)))
+                    .collect(),
+            ))),
             records,
             quotas,
         }
@@ -172,9 +181,38 @@ impl OrgReader {
         }
     }
 
+    /// The data keys as they are now (one read of the shared map).
+    fn keys(&self) -> DataKeys {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The version new values are sealed with.
+    pub(crate) fn key_version(&self) -> u32 {
+        self.keys().keys().next_back().copied().unwrap_or_default()
+    }
+
+    /// Start using `key` (a new, newest version, already durable in the store) at once.
+    pub(crate) fn add_key(&self, key: DataKey) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = BTreeMap::clone(&keys);
+        next.insert(key.version(), Arc::new(key));
+        *keys = Arc::new(next);
+    }
+
+    /// Forget every key but `version` (once nothing is sealed by them any more).
+    pub(crate) fn retire_keys_except(&self, version: u32) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        let next = keys
+            .iter()
+            .filter(|(v, _)| **v == version)
+            .map(|(v, k)| (*v, k.clone()))
+            .collect();
+        *keys = Arc::new(next);
+    }
+
     pub(crate) fn open(&self, v: &Variable) -> DomainResult<SecretValue> {
         let version = key_version(&v.sealed)?;
-        let key = self.keys.get(&version).ok_or_else(|| {
+        let key = self.keys().get(&version).cloned().ok_or_else(|| {
             DomainError::Internal(format!("org {} has no data key v{version}", self.id))
         })?;
         // Name the record in the log: a value that fails to open was tampered with or moved.
@@ -187,11 +225,19 @@ impl OrgReader {
     }
 
     pub(crate) fn seal(&self, v: &Variable, value: &SecretValue) -> DomainResult<Vec<u8>> {
-        let key = self
-            .keys
-            .values()
-            .next_back()
-            .ok_or_else(|| DomainError::Internal(format!("org {} has no data key", self.id)))?;
+        self.seal_with(self.key_version(), v, value)
+    }
+
+    /// Seal `value` for `v` under data key `version`.
+    pub(crate) fn seal_with(
+        &self,
+        version: u32,
+        v: &Variable,
+        value: &SecretValue,
+    ) -> DomainResult<Vec<u8>> {
+        let key = self.keys().get(&version).cloned().ok_or_else(|| {
+            DomainError::Internal(format!("org {} has no data key v{version}", self.id))
+        })?;
         key.seal(Self::slot(v), value.expose())
     }
 }

@@ -15,6 +15,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     store: Store,
     registry: Registry,
+    keyring: Arc<crate::crypto::KeyringCell>,
     admin: Caller,
     org: OrgId,
 }
@@ -57,11 +58,15 @@ impl Fixture {
         let org = new_org(&store, &keyring, &mut c, &admin, input, None).expect("org");
         store.apply(c).expect("apply");
         let (_, records) = keyring.new_records_key().expect("records key");
-        let registry = Registry::new(store.clone(), keyring, Arc::new(records), quotas, 1);
+        let keyring = Arc::new(crate::crypto::KeyringCell::new(
+            Arc::into_inner(keyring).expect("one keyring"),
+        ));
+        let registry = Registry::new(store.clone(), keyring.clone(), Arc::new(records), quotas, 1);
         Fixture {
             _dir: dir,
             store,
             registry,
+            keyring,
             admin: Caller::user(admin.id, None),
             org: org.id,
         }
@@ -328,5 +333,118 @@ async fn quotas_refuse_the_whole_change_and_counters_follow_creates_and_deletes(
     assert!(
         matches!(again, Err(DomainError::QuotaExceeded(_))),
         "a second version does not fit"
+    );
+}
+
+#[actix_rt::test]
+async fn a_data_key_rotation_reseals_everything_then_deletes_the_old_key() {
+    let f = Fixture::new();
+    let env = f.environment().await;
+    let n = 2 * crate::org::BATCH as usize + 17;
+    let entries = (0..n)
+        .map(|i| (key(&format!("K{i}")), value(&format!("v{i}"))))
+        .collect();
+    let msg = ImportVariables {
+        caller: f.admin.clone(),
+        env,
+        entries,
+        failed: 0,
+        overwrite: true,
+    };
+    f.send(msg).await.expect("import");
+    let vars: Vec<Variable> = f
+        .store
+        .scan(&keys::vars(env))
+        .collect::<DomainResult<_>>()
+        .expect("vars");
+    // A second version for some, so history is re-sealed too.
+    for v in vars.iter().step_by(7) {
+        let patch = VariablePatch {
+            key: None,
+            value: Some(value(&format!("{}-2", v.key))),
+            env: None,
+        };
+        let (caller, id) = (f.admin.clone(), v.id);
+        f.send(UpdateVariable { caller, id, patch })
+            .await
+            .expect("update");
+    }
+    let view = f
+        .send(RotateOrgKey {
+            caller: f.admin.clone(),
+            org: f.org,
+            keyring: f.keyring.clone(),
+        })
+        .await
+        .expect("rotate");
+    assert_eq!(view.key.version, 2);
+    let total = view.key.rotation.expect("running").total;
+    assert_eq!(total as usize, 2 * n + n.div_ceil(7), "values and versions");
+    // A second rotation while one runs is refused.
+    let again = RotateOrgKey {
+        caller: f.admin.clone(),
+        org: f.org,
+        keyring: f.keyring.clone(),
+    };
+    assert!(matches!(f.send(again).await, Err(DomainError::Conflict(_))));
+    for _ in 0..500 {
+        if !f.store.contains(&keys::rotation(f.org)).expect("read") {
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!f.store.contains(&keys::rotation(f.org)).expect("read"));
+    let deks: Vec<_> = f
+        .store
+        .scan_keys(&keys::deks(f.org))
+        .collect::<DomainResult<_>>()
+        .expect("deks");
+    assert_eq!(
+        deks,
+        vec![sled::IVec::from(&2u32.to_be_bytes())],
+        "only v2 left"
+    );
+    let r = f.reader();
+    for v in f.store.scan::<Variable>(&keys::vars(env)) {
+        let v = v.expect("var");
+        assert_eq!(crate::crypto::key_version(&v.sealed).expect("blob"), 2);
+        let want = if v.version == 2 {
+            format!("{}-2", v.key)
+        } else {
+            format!("v{}", &v.key[1..])
+        };
+        assert_eq!(r.open(&v).expect("open").expose(), want);
+        for old in f.store.scan::<VariableVersion>(&keys::versions(v.id)) {
+            assert_eq!(
+                crate::crypto::key_version(&old.expect("ver").sealed).expect("blob"),
+                2
+            );
+        }
+    }
+    let actions: Vec<String> = f
+        .store
+        .index_ids(&keys::org_audit(f.org))
+        .expect("index")
+        .into_iter()
+        .map(|id| {
+            let entry: AuditEntry = f
+                .store
+                .get(&keys::audit(AuditId(id)))
+                .expect("get")
+                .expect("entry");
+            entry.action.to_string()
+        })
+        .filter(|a| a.starts_with("key_rot"))
+        .collect();
+    assert_eq!(
+        actions.first().map(String::as_str),
+        Some("key_rotation_started")
+    );
+    assert_eq!(actions.last().map(String::as_str), Some("key_rotated"));
+    let batches = (total as usize).div_ceil(crate::org::BATCH as usize);
+    assert_eq!(
+        actions.len(),
+        1 + batches,
+        "an entry per batch: {actions:?}"
     );
 }

@@ -42,6 +42,7 @@ impl OrgReader {
             member_count: self.store().count(&keys::members(self.id()))?,
             project_count: self.store().count(&keys::projects(self.id()))?,
             user_role: role,
+            key: self.key_view()?,
         })
     }
 

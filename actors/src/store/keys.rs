@@ -27,6 +27,7 @@
 //! D <scope><key hash>   IdemRecord: a kept answer to an Idempotency-Key (scope: caller kind + id)
 //! d <created><scope><key hash> -> () (kept answers by age, for expiry)
 //! m/records-key         sealed key for kept answers
+//! m/rotation/<org>      KeyRotation: an organization's data-key rotation in progress
 //! i <org><invitation>   Invitation (an organization's invitations, pending or expired)
 //! I <len><lower email><org><invitation>  -> () (the invitations addressed to an email)
 //! ```
@@ -92,6 +93,15 @@ pub fn dek(o: OrgId, version: u32) -> Vec<u8> {
 pub fn deks(o: OrgId) -> Vec<u8> {
     k(b'k', &[&o.be()])
 }
+/// Every sealed data key (`k`), of every organization.
+pub fn all_deks() -> Vec<u8> {
+    vec![b'k']
+}
+/// An organization's data-key rotation in progress, and every one of them.
+pub fn rotation(o: OrgId) -> Vec<u8> {
+    [ROTATIONS, &o.be()].concat()
+}
+pub const ROTATIONS: &[u8] = b"m/rotation/";
 pub fn member(o: OrgId, u: UserId) -> Vec<u8> {
     k(b'M', &[&o.be(), &u.be()])
 }

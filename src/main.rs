@@ -24,6 +24,8 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Write a consistent backup of a running server (through its data dir's admin socket).
     Backup(keynest::operator::BackupArgs),
+    /// Replace the master key of a running server (through its data dir's admin socket).
+    RotateMasterKey(keynest::operator::RotateMasterKeyArgs),
     /// Rebuild a new data directory from a backup (no server running on it).
     Restore(keynest::operator::RestoreArgs),
     #[command(flatten)]
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Backup(args) => operator(keynest::operator::run_backup(args)),
+        Command::RotateMasterKey(args) => operator(keynest::operator::run_rotate_master_key(args)),
         Command::Restore(args) => operator(keynest::operator::run_restore(args)),
         Command::Client(cmd) => match keynest::cli::execute(cmd) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -1,12 +1,14 @@
 //! Operator commands: what only whoever can reach the data directory may do. A running server
 //! listens on `<data-dir>/admin.sock` (a Unix socket, mode 0600, never a TCP port), and
 //! `keynest backup` asks it there for a consistent backup without stopping it; `keynest
-//! restore` rebuilds a data directory from a backup file while no server runs on it.
+//! rotate-master-key` replaces the master key of the running server; `keynest restore` rebuilds
+//! a data directory from a backup file while no server runs on it.
 
 use crate::http::error::ApiError;
 use actix_web::{web, HttpResponse, ResponseError};
 use clap::Args;
-use keynest_actors::crypto::{Keyring, MasterKey};
+use keynest_actors::crypto::{KeyFiles, Keyring, MasterKey};
+use keynest_actors::error::DomainError;
 use keynest_actors::Keynest;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,138 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// The admin channel's routes (served only on the Unix socket).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/backup", web::post().to(backup));
+    cfg.route("/backup", web::post().to(backup))
+        .route("/rotate-master-key", web::post().to(rotate_master_key));
+}
+
+/// Where the running server's master key came from (as `ServeArgs::master_key` reads it), which
+/// decides where a new one goes.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `KEYNEST_MASTER_KEY`: only the operator can change it.
+    Env,
+    /// `--master-key-file`: the operator's file (often a mounted secret), not ours to rewrite.
+    File(PathBuf),
+    /// `<data-dir>/master.key`, which the server owns.
+    DataDir(KeyFiles),
+}
+
+impl KeySource {
+    pub fn of(args: &crate::config::ServeArgs) -> KeySource {
+        if std::env::var_os("KEYNEST_MASTER_KEY").is_some() {
+            KeySource::Env
+        } else if let Some(path) = &args.master_key_file {
+            KeySource::File(path.clone())
+        } else {
+            KeySource::DataDir(KeyFiles::in_dir(&args.data_dir))
+        }
+    }
+}
+
+/// Test builds only: `KEYNEST_TEST_FAILPOINT=rotate:<point>` aborts the process at that point of
+/// a master-key rotation, so the tests can prove a crash there loses nothing.
+fn failpoint(point: &str) {
+    if cfg!(debug_assertions)
+        && std::env::var("KEYNEST_TEST_FAILPOINT").is_ok_and(|v| v == format!("rotate:{point}"))
+    {
+        log::error!("failpoint rotate:{point}: aborting");
+        std::process::abort();
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RotateMasterKeyRequest {
+    /// A file holding the new key (64 hex characters); else a new random key.
+    new_key_file: Option<PathBuf>,
+}
+
+/// One master-key rotation at a time (a second one would overwrite the first's pending key).
+static ROTATING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+async fn rotate_master_key(
+    kn: web::Data<Keynest>,
+    source: web::Data<KeySource>,
+    req: web::Json<RotateMasterKeyRequest>,
+) -> HttpResponse {
+    use std::sync::atomic::Ordering;
+    if ROTATING.swap(true, Ordering::SeqCst) {
+        let busy = DomainError::Conflict(keynest_actors::error::Details::Text(
+            "A master-key rotation is already running.".into(),
+        ));
+        return ApiError::from(busy).error_response();
+    }
+    let result = rotate(&kn, &source, req.into_inner()).await;
+    ROTATING.store(false, Ordering::SeqCst);
+    match result {
+        Ok(answer) => HttpResponse::Ok().json(answer),
+        Err(e) => ApiError::from(e).error_response(),
+    }
+}
+
+/// The order is what makes a crash at any point safe: the new key is on disk (synced) before
+/// the store is re-sealed, and put in place of the old one only once the re-sealed store is
+/// durable; `Keynest::open` settles whichever state a crash left (see `crypto::KeyFiles`).
+async fn rotate(
+    kn: &Keynest,
+    source: &KeySource,
+    req: RotateMasterKeyRequest,
+) -> Result<serde_json::Value, DomainError> {
+    let new = match (&req.new_key_file, source) {
+        (Some(path), _) => {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                DomainError::invalid("new_key_file", format!("{}: {e}", path.display()))
+            })?);
+            MasterKey::from_hex(&text).map_err(|e| {
+                DomainError::invalid("new_key_file", format!("{}: {e}", path.display()))
+            })?
+        }
+        (None, KeySource::DataDir(_)) => MasterKey::generate()?,
+        (None, KeySource::Env | KeySource::File(_)) => {
+            return Err(DomainError::invalid(
+                "new_key_file",
+                "This server's master key comes from KEYNEST_MASTER_KEY or --master-key-file, \
+                 which it cannot change: give the new key with --new-key-file, then update your \
+                 secret store with it.",
+            ))
+        }
+    };
+    let files = match source {
+        KeySource::DataDir(files) => Some(files.clone()),
+        _ => None,
+    };
+    if let Some(files) = &files {
+        files
+            .write_pending(&new)
+            .map_err(|e| DomainError::internal("cannot write the new master key", e))?;
+    }
+    failpoint("after-new-key-file");
+    let data_keys = kn.rotate_master_key(new).await?;
+    failpoint("after-batch");
+    log::warn!(
+        "master key rotated: {data_keys} data keys re-sealed; the old key opens nothing here"
+    );
+    let (key_file, next) = match (&files, source) {
+        (Some(files), _) => {
+            // Should this fail, the next start finds the pending key and puts it in place.
+            files.promote().map_err(|e| {
+                DomainError::internal("the store is re-sealed but master.key.new stays pending", e)
+            })?;
+            failpoint("after-rename");
+            (
+                Some(files.current.clone()),
+                "The new key is in place; back it up. Backups made before keep needing the old key.",
+            )
+        }
+        (None, KeySource::Env) => (
+            None,
+            "Set KEYNEST_MASTER_KEY to the new key before the next start (the old one is refused now).",
+        ),
+        (None, _) => (
+            None,
+            "Replace the --master-key-file with the new key before the next start (the old one is refused now).",
+        ),
+    };
+    Ok(serde_json::json!({ "data_keys": data_keys, "key_file": key_file, "next": next }))
 }
 
 #[derive(serde::Deserialize)]
@@ -52,6 +185,18 @@ pub struct BackupArgs {
     /// The backup file to create (it must not exist).
     #[arg(long)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateMasterKeyArgs {
+    /// The data directory of the running server (its admin socket is there).
+    #[arg(long, env = "KEYNEST_DATA_DIR", default_value = "./keynest-data")]
+    pub data_dir: PathBuf,
+    /// A file holding the new master key (64 hex characters). Required when the server's key
+    /// comes from KEYNEST_MASTER_KEY or --master-key-file; without it, a new random key replaces
+    /// <data-dir>/master.key.
+    #[arg(long)]
+    pub new_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -125,6 +270,33 @@ pub fn run_backup(args: BackupArgs) -> Result<(), String> {
             v["bytes"],
             v["seconds"].as_f64().unwrap_or_default()
         );
+        Ok(())
+    }
+}
+
+/// `keynest rotate-master-key`.
+pub fn run_rotate_master_key(args: RotateMasterKeyArgs) -> Result<(), String> {
+    #[cfg(not(unix))]
+    return Err("the admin socket needs a Unix system".into());
+    #[cfg(unix)]
+    {
+        let new_key_file = args
+            .new_key_file
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let body = serde_json::json!({ "new_key_file": new_key_file }).to_string();
+        let (status, answer) = admin_request(&args.data_dir, "POST", "/rotate-master-key", &body)?;
+        let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        if status != 200 {
+            return Err(format!("rotation refused ({status}): {}", v["details"]));
+        }
+        println!("master key rotated: {} data keys re-sealed", v["data_keys"]);
+        if let Some(path) = v["key_file"].as_str() {
+            println!("the new key is in {path}");
+        }
+        println!("{}", v["next"].as_str().unwrap_or_default());
         Ok(())
     }
 }

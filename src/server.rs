@@ -277,9 +277,11 @@ fn admin_channel(
     let path = crate::operator::socket_path(&args.data_dir);
     // A socket left by a server that did not stop cleanly (the store's lock proves none runs).
     let _ = std::fs::remove_file(&path);
+    let keys = web::Data::new(crate::operator::KeySource::of(args));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(kn.clone()))
+            .app_data(keys.clone())
             .configure(crate::operator::configure)
     })
     .workers(1)

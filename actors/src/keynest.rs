@@ -491,20 +491,22 @@ impl Keynest {
         }
         let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
         org::room_for_organization(&self.store, &self.quotas, user.id)?;
-        let mut c = Changes::new();
-        // Held until the new data key is applied (see `KeyringCell`).
-        let keyring = self.keyring.hold();
-        let org = org::new_org(
-            &self.store,
-            &keyring,
-            &mut c,
-            &user,
-            input,
-            caller.ip.clone(),
-        )?;
-        idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
-        self.store.apply(c)?;
-        drop(keyring);
+        let org = {
+            let mut c = Changes::new();
+            // Held until the new data key is applied (see `KeyringCell`).
+            let keyring = self.keyring.hold();
+            let org = org::new_org(
+                &self.store,
+                &keyring,
+                &mut c,
+                &user,
+                input,
+                caller.ip.clone(),
+            )?;
+            idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
+            self.store.apply(c)?;
+            org
+        };
         self.store.flush().await?;
         let msg = org::GetOrganization {
             caller,

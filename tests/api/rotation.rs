@@ -95,7 +95,9 @@ fn a_data_key_rotation_reseals_in_the_background_while_writes_go_on() {
             .expect(202);
         assert_eq!(started["key"]["version"], 2, "{started}");
         let total = started["key"]["rotation"]["total"].as_u64().expect("total");
-        assert_eq!(total, 600 + 600 + 120, "values and versions: {started}");
+        // 600 values, their first versions and 120 second ones, and what the writer had
+        // written by then (a value and its first version each).
+        assert!(total >= 600 + 600 + 120, "values and versions: {started}");
         let mut progress = vec![0];
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -198,4 +200,158 @@ fn only_admins_rotate_an_organizations_key() {
     s.post(&path, Some(&admin.token), json!({})).expect(202);
     // The public API has no master-key rotation: that is the operator's (admin socket).
     assert_eq!(s.post("/rotate-master-key", None, json!({})).status, 404);
+}
+
+fn keynest(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_keynest"))
+        .args(args)
+        .env_remove("KEYNEST_MASTER_KEY")
+        .env_remove("KEYNEST_DATA_DIR")
+        .output()
+        .expect("run keynest")
+}
+
+fn rotate_master_key(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "rotate-master-key",
+        "--data-dir",
+        dir.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    keynest(&args)
+}
+
+/// The server refuses to start on `dir` with the key in `key_file`.
+fn refused_with(dir: &std::path::Path, key_file: &std::path::Path) -> bool {
+    let key = key_file.to_str().expect("utf-8");
+    match TestServer::spawn(dir, &[("KEYNEST_MASTER_KEY_FILE", key)]) {
+        Ok((mut child, _, _)) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            false
+        }
+        Err(log) => log.contains("master key does not match"),
+    }
+}
+
+#[test]
+fn a_rotated_master_key_opens_everything_and_the_old_one_nothing() {
+    let s = TestServer::start();
+    let (admin, _, env) = s.user_with_env("owner");
+    fill(&s, &admin, env, 50);
+    let dir = s.data_dir();
+    let keep = tempfile::tempdir().expect("tmp");
+    let old_key = keep.path().join("old.key");
+    std::fs::copy(dir.join("master.key"), &old_key).expect("copy");
+    let before = snapshot(&s, &admin, env);
+
+    let out = rotate_master_key(&dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("data keys re-sealed"));
+    assert_ne!(
+        std::fs::read(dir.join("master.key")).expect("key"),
+        std::fs::read(&old_key).expect("old")
+    );
+    assert!(!dir.join("master.key.new").exists());
+    // The running server goes on, and seals what is new (an organization) with the new key.
+    assert_eq!(snapshot(&s, &admin, env), before);
+    let (late, _, late_env) = s.user_with_env("late");
+    s.var(&late, late_env, "AFTER", "rotation");
+    let s = s.restart(true);
+    assert_eq!(snapshot(&s, &admin, env), before);
+    let t = Some(late.token.as_str());
+    let got = s
+        .get(
+            &format!("/api/environments/{late_env}/export/?format=json"),
+            t,
+        )
+        .expect(200);
+    assert_eq!(got, json!({"AFTER": "rotation"}));
+    let mut s = s;
+    assert!(s.terminate().success());
+    assert!(refused_with(&dir, &old_key), "the old key is refused");
+}
+
+#[test]
+fn a_crash_at_any_point_of_a_master_key_rotation_loses_nothing() {
+    for (point, committed) in [
+        ("after-new-key-file", false),
+        ("after-batch", true),
+        ("after-rename", true),
+    ] {
+        let failpoint = format!("rotate:{point}");
+        let mut s = TestServer::start_with_env(&[("KEYNEST_TEST_FAILPOINT", &failpoint)]);
+        let (admin, _, env) = s.user_with_env("owner");
+        fill(&s, &admin, env, 30);
+        let dir = s.data_dir();
+        let keep = tempfile::tempdir().expect("tmp");
+        let old_key = keep.path().join("old.key");
+        std::fs::copy(dir.join("master.key"), &old_key).expect("copy");
+        let before = snapshot(&s, &admin, env);
+
+        let out = rotate_master_key(&dir, &[]);
+        assert!(
+            !out.status.success(),
+            "{point}: the server died mid-rotation"
+        );
+        assert!(
+            s.wait_exit(Duration::from_secs(10)).is_some(),
+            "{point}: aborted"
+        );
+        let mut s = s.start_again();
+        assert_eq!(snapshot(&s, &admin, env), before, "{point}");
+        assert!(!dir.join("master.key.new").exists(), "{point}: settled");
+        let same = std::fs::read(dir.join("master.key")).expect("key")
+            == std::fs::read(&old_key).expect("old");
+        assert_eq!(same, !committed, "{point}: which key is in place");
+        // Writes work, and the server starts again with the key in place.
+        s.var(&admin, env, "AFTER", "crash");
+        assert!(s.terminate().success(), "{point}");
+        assert_eq!(refused_with(&dir, &old_key), committed, "{point}: old key");
+    }
+}
+
+#[test]
+fn a_key_given_from_outside_rotates_only_to_a_key_the_operator_gives() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let old_key = outside.path().join("old.key");
+    std::fs::write(&old_key, "ab".repeat(32)).expect("key");
+    let old = old_key.to_str().expect("utf-8");
+    let s = TestServer::start_with_env(&[("KEYNEST_MASTER_KEY_FILE", old)]);
+    let (admin, _, env) = s.user_with_env("owner");
+    fill(&s, &admin, env, 20);
+    let before = snapshot(&s, &admin, env);
+    let dir = s.data_dir();
+
+    let out = rotate_master_key(&dir, &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--new-key-file"));
+
+    let new_key = outside.path().join("new.key");
+    std::fs::write(&new_key, "cd".repeat(32)).expect("key");
+    let out = rotate_master_key(&dir, &["--new-key-file", new_key.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("--master-key-file with the new key"),
+        "{said}"
+    );
+    assert!(!dir.join("master.key").exists() && !dir.join("master.key.new").exists());
+    let mut s = s;
+    assert!(s.terminate().success());
+    assert!(refused_with(&dir, &old_key));
+    let new = new_key.to_str().expect("utf-8");
+    let (mut child, _, _) = TestServer::spawn(&dir, &[("KEYNEST_MASTER_KEY_FILE", new)])
+        .expect("starts with the new key");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = before;
 }

@@ -67,11 +67,13 @@ echo "machine: $(nproc) cores; $SECS s per scenario"
 writes "org B: durable PATCH, alone"
 TOKEN=$TA TARGET="/api/projects/$PA/compare/?source=$BIG&target=$SMALL" \
   wrk -t2 -c4 -d"$((SECS + 2))s" -s scripts/wrk/authed.lua "$B/" >"$DATA/compare.txt" &
-sleep 1; writes "org B: durable PATCH, while A runs 4 compares of 100k"; wait
+LOAD=$!
+sleep 1; writes "org B: durable PATCH, while A runs 4 compares of 100k"; wait $LOAD
 grep '^RESULT' "$DATA/compare.txt" | sed 's/^RESULT/  (the compares:)/'
 TOKEN=$TA TARGET="/api/environments/$BIG/export/" \
   wrk -t2 -c4 -d"$((SECS + 2))s" -s scripts/wrk/authed.lua "$B/" >"$DATA/export.txt" &
-sleep 1; writes "org B: durable PATCH, while A runs 4 exports of 100k"; wait
+LOAD=$!
+sleep 1; writes "org B: durable PATCH, while A runs 4 exports of 100k"; wait $LOAD
 grep '^RESULT' "$DATA/export.txt" | sed 's/^RESULT/  (the exports:)/'
 
 # Audit entries: durable PATCHes spread over the auditor's 8 organizations.
@@ -88,8 +90,9 @@ n=$(curl -s "$B/api/audit-logs/?page_size=1" -H "Authorization: Token $TC" | pyt
 echo "audit entries seeded: $n in $(( $(date +%s) - start )) s"
 TOKEN=$TC TARGET=/api/audit-logs/ run "audit page (20 of $n entries), alone" -t1 -c1 -d"${SECS}s" --latency -s scripts/wrk/authed.lua "$B/api/audit-logs/"
 TOKEN=$TC2 TARGET=/api/audit-logs/ wrk -t1 -c16 -d"$((SECS + 2))s" -s scripts/wrk/authed.lua "$B/api/audit-logs/" >"$DATA/flood.txt" &
+LOAD=$!
 sleep 1
 TOKEN=$TC TARGET=/api/audit-logs/ run "audit page, while 16 connections flood audit queries" -t1 -c1 -d"${SECS}s" --latency -s scripts/wrk/authed.lua "$B/api/audit-logs/"
-wait
+wait $LOAD
 grep '^RESULT' "$DATA/flood.txt" | sed 's/^RESULT/  (the flood:)/'
 echo "store on disk: $(du -sh "$DATA" | cut -f1)"

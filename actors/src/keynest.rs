@@ -49,6 +49,8 @@ pub struct Keynest {
     keyring: Arc<KeyringCell>,
     records: Arc<DataKey>,
     quotas: Quotas,
+    /// Permits for heavy queries at once (see `query`).
+    heavy: Arc<tokio::sync::Semaphore>,
     tokens: Arc<Tokens>,
     registry: Arc<Registry>,
     accounts: Addr<AccountsActor>,
@@ -125,6 +127,9 @@ impl Keynest {
             keyring,
             records,
             quotas,
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
             tokens,
             registry,
             accounts,
@@ -318,10 +323,18 @@ impl Keynest {
         let org = self.owner(route)?;
         self.admit(q.caller(), org, route)?;
         let reader = self.registry.reader(org)?;
+        // Heavy queries take at most half the cores between them (as Argon2id does), so however
+        // many a tenant starts, the other half serves everyone else's requests and writes.
+        let permit = self
+            .heavy
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| DomainError::internal("heavy queries", e))?;
         let durable = self.store.read_durable(org).await?;
         let out = tokio::task::spawn_blocking(move || {
             let out = q.run(&reader);
-            drop(durable);
+            drop((durable, permit));
             out
         })
         .await

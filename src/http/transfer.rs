@@ -73,8 +73,12 @@ async fn export_environment(
     let now = chrono::Utc::now()
         .format("%Y-%m-%d %H:%M:%S UTC")
         .to_string();
-    let body = render_export(format, &export, &now)?;
     let name = file_name(&export.project, &export.environment, format.extension());
+    // A large environment renders for milliseconds: in the blocking pool, not on the worker
+    // whose other connections would wait behind it.
+    let body = web::block(move || render_export(format, &export, &now))
+        .await
+        .map_err(|e| ApiError::from(keynest_actors::error::DomainError::internal("export", e)))??;
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header((

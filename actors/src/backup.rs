@@ -181,7 +181,7 @@ pub fn restore(mut input: impl Read, keyring: &Keyring, data_dir: &Path) -> Doma
         index += 1;
         // sled keeps what is applied and not yet flushed in memory: a 1M-variable restore held
         // 11 GiB without this. Every 32 chunks (~32 MiB) it goes to disk.
-        if index % 32 == 0 {
+        if index.is_multiple_of(32) {
             store.flush_blocking()?;
         }
         if last {
@@ -210,7 +210,7 @@ fn apply_records(store: &Store, mut plain: &[u8]) -> DomainResult<u64> {
         Ok(a.to_vec())
     };
     let mut changes = Changes::new();
-    let mut n = 0;
+    let mut n: u64 = 0;
     while !plain.is_empty() {
         let tag = take(1, &mut plain)?[0];
         let klen = u32::from_be_bytes(take(4, &mut plain)?.try_into().unwrap_or_default());
@@ -225,7 +225,7 @@ fn apply_records(store: &Store, mut plain: &[u8]) -> DomainResult<u64> {
         }
         n += 1;
         // Small batches: sled holds a large one whole in memory while applying it.
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             store.apply(std::mem::take(&mut changes))?;
         }
     }

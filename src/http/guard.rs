@@ -112,6 +112,15 @@ pub fn timed_out(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
+/// The answer to a body that could not be read: 408 when its deadline cut it off.
+pub fn body_error(e: PayloadError) -> ApiError {
+    if timed_out(&e) {
+        body_timeout()
+    } else {
+        ApiError::bad_request("The request body could not be read.")
+    }
+}
+
 /// The answer to a body that did not arrive in time.
 pub fn body_timeout() -> ApiError {
     ApiError::new(

@@ -41,13 +41,7 @@ async fn prepare(req: &mut ServiceRequest) -> Result<Option<Idempotency>, ApiErr
     let mut body = BytesMut::new();
     let mut payload = req.take_payload();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            if crate::http::guard::timed_out(&e) {
-                crate::http::guard::body_timeout()
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-        })?;
+        let chunk = chunk.map_err(crate::http::guard::body_error)?;
         if body.len() + chunk.len() > MAX_BODY {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,

@@ -260,13 +260,7 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
     let limit = MAX_IMPORT_BYTES + MAX_IMPORT_BYTES / 2;
     let mut body = Zeroizing::new(Vec::new());
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            if crate::http::guard::timed_out(&e) {
-                crate::http::guard::body_timeout()
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-        })?;
+        let chunk = chunk.map_err(crate::http::guard::body_error)?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

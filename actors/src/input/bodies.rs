@@ -173,6 +173,33 @@ impl VariablePatch {
     }
 }
 
+/// `expires_in_days`: days above 0 and at most `max`, fractions allowed (0.5 is twelve hours);
+/// absent or null is `default`; `"never"` is `None` where `never` allows it. `Err` once the
+/// reason is recorded.
+fn days_field(
+    b: &mut Body,
+    map: &Map<String, Value>,
+    default: f64,
+    max: u32,
+    never: bool,
+) -> Result<Option<f64>, ()> {
+    match map.get("expires_in_days") {
+        None | Some(Value::Null) => Ok(Some(default)),
+        Some(Value::String(s)) if never && s == "never" => Ok(None),
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) => {
+            Ok(n.as_f64())
+        }
+        Some(_) => {
+            let or_never = if never { ", or \"never\"" } else { "" };
+            b.errors.add(
+                "expires_in_days",
+                format!("Must be a number of days above 0 and at most {max}{or_never}."),
+            );
+            Err(())
+        }
+    }
+}
+
 /// How long an invitation can be accepted when the request does not say.
 pub const INVITATION_DAYS: f64 = 7.0;
 /// The longest an invitation can be made to wait.
@@ -195,27 +222,12 @@ impl NewMember {
             .raw_str("email", true)
             .and_then(|e| Email::parse(&e).map_err(|m| b.errors.add("email", m)).ok());
         let role = role_field(&mut b, false);
-        let max = MAX_INVITATION_DAYS;
-        let days = match map.get("expires_in_days") {
-            None | Some(Value::Null) => Some(INVITATION_DAYS),
-            Some(Value::Number(n))
-                if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) =>
-            {
-                n.as_f64()
-            }
-            Some(_) => {
-                b.errors.add(
-                    "expires_in_days",
-                    format!("Must be a number of days above 0 and at most {max}."),
-                );
-                None
-            }
-        };
+        let days = days_field(&mut b, map, INVITATION_DAYS, MAX_INVITATION_DAYS, false);
         let member = (|| {
             Some(NewMember {
                 email: email?,
                 role: role.unwrap_or(Role::Viewer),
-                expires_in_days: days?,
+                expires_in_days: days.ok()??,
             })
         })();
         b.finish(member)
@@ -264,29 +276,12 @@ impl NewServiceToken {
                 })
                 .ok(),
         };
-        let max = MAX_EXPIRY_DAYS;
-        // Days, possibly fractional (0.5 is twelve hours).
-        let expires_in_days = match map.get("expires_in_days") {
-            None | Some(Value::Null) => Some(DEFAULT_EXPIRY_DAYS),
-            Some(Value::String(s)) if s == "never" => None,
-            Some(Value::Number(n))
-                if n.as_f64().is_some_and(|d| d > 0.0 && d <= f64::from(max)) =>
-            {
-                n.as_f64()
-            }
-            Some(_) => {
-                b.errors.add(
-                    "expires_in_days",
-                    format!("Must be a number of days above 0 and at most {max}, or \"never\"."),
-                );
-                None
-            }
-        };
+        let expires = days_field(&mut b, map, DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, true);
         let token = (|| {
             Some(NewServiceToken {
                 name: name?,
                 access: access?,
-                expires_in_days,
+                expires_in_days: expires.ok()?,
             })
         })();
         b.finish(token)

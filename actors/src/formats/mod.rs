@@ -94,6 +94,7 @@ impl Format {
 
 /// An entry that could not be imported: where (line for `.env`, key for JSON/YAML) and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Declared from fewest rights to most: `can_write` relies on the derived order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Viewer,
     Editor,
@@ -92,6 +93,7 @@ impl Caller {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ServiceAccess {
     Read,
     ReadWrite,

@@ -34,6 +34,17 @@ impl<'de> serde::Deserialize<'de> for SecretValue {
     }
 }
 
+/// In the OpenAPI document a value is a string, as `Serialize` writes it.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SecretValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        String::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SecretValue {}
+
 impl Serialize for SecretValue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: UserId,
     pub username: String,
@@ -22,6 +23,7 @@ pub struct UserView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileView {
     #[serde(flatten)]
     pub user: UserView,
@@ -55,6 +57,7 @@ impl From<&User> for ProfileView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgView {
     pub id: OrgId,
     pub name: String,
@@ -70,6 +73,7 @@ pub struct OrgView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     pub version: u32,
     /// `null` when no rotation runs.
@@ -78,12 +82,14 @@ pub struct KeyView {
 
 /// Values and versions re-sealed so far, of those there were when the rotation began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotationProgress {
     pub done: u64,
     pub total: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectView {
     pub id: ProjectId,
     pub name: String,
@@ -97,6 +103,7 @@ pub struct ProjectView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentView {
     pub id: EnvId,
     pub name: String,
@@ -111,6 +118,7 @@ pub struct EnvironmentView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariableView {
     pub id: VarId,
     pub key: String,
@@ -127,6 +135,7 @@ pub struct VariableView {
 /// A member as the other members see them: who they are in this organization and nothing of
 /// their account's activity (no `last_login`, no `date_joined`), which is theirs alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub id: UserId,
     pub username: String,
@@ -150,6 +159,7 @@ impl MemberView {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InvitationStatus {
     Pending,
@@ -160,6 +170,7 @@ pub enum InvitationStatus {
 /// what the admin gave and the invitation itself, never from the account (if any) that holds the
 /// email, so the answer reads the same whether that account exists or not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationView {
     pub id: InvitationId,
     pub email: String,
@@ -191,6 +202,7 @@ impl InvitationView {
 /// A pending invitation as its invitee sees it: which organization, who asked, for what role,
 /// until when.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceivedInvitationView {
     pub id: InvitationId,
     pub organization: OrgId,
@@ -202,6 +214,7 @@ pub struct ReceivedInvitationView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     pub id: AuditId,
     pub user_name: String,
@@ -231,6 +244,7 @@ impl From<AuditEntry> for AuditView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceTokenView {
     pub id: ServiceTokenId,
     pub name: String,
@@ -246,6 +260,7 @@ pub struct ServiceTokenView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionView {
     pub version: u32,
     pub created_at: String,
@@ -254,6 +269,7 @@ pub struct VersionView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvRef {
     pub id: EnvId,
     pub name: String,
@@ -261,6 +277,7 @@ pub struct EnvRef {
 
 /// Two environments of a project compared by key: no values, only where each key stands.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompareView {
     pub source: EnvRef,
     pub target: EnvRef,
@@ -273,6 +290,7 @@ pub struct CompareView {
 /// One of the caller's login sessions: when and from where it began and was last used (to the
 /// minute), and whether it is the one asking. Never the token or anything derived from it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: SessionId,
     pub created_at: String,

@@ -18,6 +18,7 @@ use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer, ResponseError};
 use keynest_actors::Keynest;
 use std::sync::Arc;
 use std::time::Instant;
+use utoipa_actix_web::AppExt;
 
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     prepare_data_dir(&args.data_dir)?;
@@ -83,10 +84,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let metrics_on = exporter.is_some();
     // Finding the route pattern is only paid for when something reads it.
     let by_route = metrics_on || args.json_log();
+    // The document is checked once here, so that a server that could not render it never starts.
+    let schema = web::Data::new(http::openapi::Schema::new(api_document())?);
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(web::Data::new(state.clone()))
+            .into_utoipa_app()
             .configure(http::configure)
+            .into_app()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(schema.clone())
             .default_service(web::to(no_route))
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
             // Innermost of the request's checks: only a request past the connection guard and
@@ -356,6 +362,17 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// The OpenAPI document of the routes `http::configure` registers: the same call that builds
+/// every worker's app, run once on an app that is then dropped.
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(http::openapi::frame())
+        .configure(http::configure)
+        .split_for_parts()
+        .1
+}
+
 /// The login route's pattern: a 401 there is a failed login.
 const LOGIN: &str = "/api/auth/login/";
 
@@ -371,6 +388,15 @@ fn method_not_allowed<B: MessageBody>(
         ErrorCode::MethodNotAllowed,
         format!("{} is not allowed here.", req.method()),
     );
-    let res = ServiceResponse::new(req, body.error_response()).map_into_right_body();
+    let mut answer = body.error_response();
+    // The methods the route has, as the document states them (RFC 9110: a 405 says which).
+    let allow = req.match_pattern().and_then(|pattern| {
+        let schema = req.app_data::<web::Data<http::openapi::Schema>>()?;
+        header::HeaderValue::from_str(schema.allow(&pattern)?).ok()
+    });
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    let res = ServiceResponse::new(req, answer).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
 }

@@ -3,7 +3,10 @@
 
 use crate::http::auth::{AuthAttempt, Authenticated};
 use crate::http::error::ApiResult;
-use crate::http::error::{ApiError, ErrorCode};
+use crate::http::error::{ApiError, ErrorBody, ErrorCode};
+use crate::http::openapi::bodies::{LoginBody, LogoutAllBody, PageParams, RegisterBody};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::ratelimit::{now_micros, Key};
 use crate::http::{AppState, JsonObject};
@@ -13,19 +16,74 @@ use keynest_actors::accounts::{
 };
 use keynest_actors::error::DomainError;
 use keynest_actors::input::{Credentials, NewUser};
-use keynest_actors::model::{ProfileView, SessionId, UserView};
-use serde_json::{json, Map, Value};
+use keynest_actors::model::{OrgId, ProfileView, SessionId, SessionView, UserView};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/auth/register/", web::post().to(register_user))
-        .route("/api/auth/login/", web::post().to(login_user))
-        .route("/api/auth/logout/", web::post().to(logout_user))
-        .route("/api/auth/logout-all/", web::post().to(logout_all))
-        .route("/api/auth/profile/", web::get().to(get_profile))
-        .service(web::resource("/api/auth/sessions/").route(web::get().to(list_sessions)))
-        .service(web::resource("/api/auth/sessions/{id}/").route(web::delete().to(revoke_session)));
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![register_user])
+        .service(routes![login_user])
+        .service(routes![logout_user])
+        .service(routes![logout_all])
+        .service(routes![get_profile])
+        .service(routes![list_sessions])
+        .service(routes![revoke_session]);
 }
 
+/// The answer to registering: the login token, the account and its personal organization.
+#[derive(Serialize, ToSchema)]
+pub struct Registered<'a> {
+    message: &'static str,
+    /// The login token: `Authorization: Token <token>`.
+    token: &'a str,
+    user: RegisteredUser,
+    organization: Option<OrgRef>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisteredUser {
+    #[serde(flatten)]
+    user: UserView,
+    date_joined: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrgRef {
+    id: OrgId,
+    name: String,
+}
+
+/// The answer to a login: a new session's token.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn<'a> {
+    token: &'a str,
+    user: UserView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    message: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoggedOutAll {
+    message: &'static str,
+    /// How many sessions were ended.
+    revoked: usize,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/register/",
+    tag = "auth",
+    security(()),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered and logged in", body = Registered),
+        (status = 409, description = "`conflict`: the email is taken", body = ErrorBody),
+    )
+)]
 async fn register_user(
     state: web::Data<AppState>,
     attempt: AuthAttempt,
@@ -37,17 +95,31 @@ async fn register_user(
         ip: attempt.ip,
     };
     let s: Session = state.kn.account(msg).await?;
-    let mut user = serde_json::to_value(UserView::from(&s.user)).unwrap_or_default();
-    user["date_joined"] = json!(s.user.date_joined.rfc3339());
-    let org = s.organization.map(|o| json!({"id": o.id, "name": o.name}));
-    Ok(HttpResponse::Created().json(json!({
-        "message": "User registered successfully",
-        "token": s.token.as_str(),
-        "user": user,
-        "organization": org,
-    })))
+    Ok(HttpResponse::Created().json(Registered {
+        message: "User registered successfully",
+        token: s.token.as_str(),
+        user: RegisteredUser {
+            user: UserView::from(&s.user),
+            date_joined: s.user.date_joined.rfc3339(),
+        },
+        organization: s.organization.map(|o| OrgRef {
+            id: o.id,
+            name: o.name,
+        }),
+    }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login/",
+    tag = "auth",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A new session", body = LoggedIn),
+        (status = 401, description = "`not_authenticated`: wrong email or password", body = ErrorBody),
+    )
+)]
 async fn login_user(
     state: web::Data<AppState>,
     attempt: AuthAttempt,
@@ -76,23 +148,39 @@ async fn login_user(
             return Err(e.into());
         }
     };
-    Ok(
-        HttpResponse::Ok()
-            .json(json!({"token": s.token.as_str(), "user": UserView::from(&s.user)})),
-    )
+    Ok(HttpResponse::Ok().json(LoggedIn {
+        token: s.token.as_str(),
+        user: UserView::from(&s.user),
+    }))
 }
 
+/// Ends the session that calls it, and no other.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout/",
+    tag = "auth",
+    responses((status = 200, description = "This session is ended", body = Message))
+)]
 async fn logout_user(state: web::Data<AppState>, auth: Authenticated) -> ApiResult<HttpResponse> {
     let msg = Logout {
         caller: auth.caller,
         token: auth.token,
     };
     state.kn.account(msg).await?;
-    Ok(HttpResponse::Ok().json(json!({"message": "Successfully logged out"})))
+    Ok(HttpResponse::Ok().json(Message {
+        message: "Successfully logged out",
+    }))
 }
 
 /// Ends every session of the caller, this one included, unless the body says
 /// `{"keep_current": true}`. The body is optional; one that is there must be a JSON object.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all/",
+    tag = "auth",
+    request_body(content = Option<LogoutAllBody>, description = "Optional"),
+    responses((status = 200, description = "The sessions are ended", body = LoggedOutAll))
+)]
 async fn logout_all(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -109,7 +197,7 @@ async fn logout_all(
     } else {
         "Logged out of every session"
     };
-    Ok(HttpResponse::Ok().json(json!({"message": message, "revoked": revoked})))
+    Ok(HttpResponse::Ok().json(LoggedOutAll { message, revoked }))
 }
 
 fn keep_current(body: &[u8]) -> ApiResult<bool> {
@@ -125,6 +213,14 @@ fn keep_current(body: &[u8]) -> ApiResult<bool> {
     }
 }
 
+/// The caller's login sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions/",
+    tag = "auth",
+    params(PageParams),
+    responses((status = 200, description = "A page of sessions", body = PageBody<SessionView>))
+)]
 async fn list_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -138,6 +234,13 @@ async fn list_sessions(
     render(&req, page, state.kn.account(msg).await?)
 }
 
+/// Ends one of the caller's sessions (another user's id is 404).
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}/",
+    tag = "auth",
+    responses((status = 204, description = "The session is ended"))
+)]
 async fn revoke_session(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -151,6 +254,12 @@ async fn revoke_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/profile/",
+    tag = "auth",
+    responses((status = 200, description = "The caller's account", body = ProfileView))
+)]
 async fn get_profile(
     state: web::Data<AppState>,
     auth: Authenticated,

@@ -2,6 +2,11 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::{
+    EnvironmentFilter, EnvironmentPatchBody, NewEnvironmentBody, PageParams,
+};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,18 +17,13 @@ use keynest_actors::org::{
     CreateEnvironment, DeleteEnvironment, GetEnvironment, UpdateEnvironment,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/environments/")
-            .route(web::get().to(list_environments))
-            .route(web::post().to(create_environment)),
-    )
-    .service(
-        web::resource("/api/environments/{id}/")
-            .route(web::get().to(get_environment))
-            .route(web::patch().to(update_environment))
-            .route(web::delete().to(delete_environment)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_environments, create_environment])
+        .service(routes![
+            get_environment,
+            update_environment,
+            delete_environment
+        ]);
 }
 
 /// The environments list, for `/api/environments/` and `/api/projects/{id}/environments/`.
@@ -57,6 +57,13 @@ pub async fn list(
     render(req, page, envs)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/environments/",
+    tag = "environments",
+    params(EnvironmentFilter, PageParams),
+    responses((status = 200, description = "A page of environments", body = PageBody<EnvironmentView>))
+)]
 async fn list_environments(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -65,6 +72,13 @@ async fn list_environments(
     list(&state, auth, &req, None).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/environments/",
+    tag = "environments",
+    request_body = NewEnvironmentBody,
+    responses((status = 201, description = "Created", body = EnvironmentView))
+)]
 async fn create_environment(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -78,6 +92,12 @@ async fn create_environment(
     Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/environments/{id}/",
+    tag = "environments",
+    responses((status = 200, description = "The environment", body = EnvironmentView))
+)]
 async fn get_environment(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -91,6 +111,13 @@ async fn get_environment(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/environments/{id}/",
+    tag = "environments",
+    request_body = EnvironmentPatchBody,
+    responses((status = 200, description = "Updated", body = EnvironmentView))
+)]
 async fn update_environment(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -106,6 +133,12 @@ async fn update_environment(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/environments/{id}/",
+    tag = "environments",
+    responses((status = 204, description = "Deleted, with its variables"))
+)]
 async fn delete_environment(
     state: web::Data<AppState>,
     auth: Authenticated,

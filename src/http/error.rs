@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use std::fmt;
 
 /// Stable, snake_case error codes; this enum and `status` below are the only code table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum ErrorCode {
     ValidationFailed,
     BadRequest,
@@ -85,6 +86,31 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "Quota exceeded",
         }
     }
+}
+
+/// The error envelope as the OpenAPI document shows it: what `ApiError::body` writes, plus the
+/// `request_id` added on the way out (`error_body_is_the_documented_envelope` holds the two
+/// together).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// A headline per code: `Validation failed`, `Not found`, ...
+    error: String,
+    details: ErrorDetails,
+    code: ErrorCode,
+    /// When, RFC 3339 in UTC.
+    timestamp: String,
+    /// The request's id, as in the `X-Request-Id` header and the log line.
+    request_id: String,
+}
+
+/// Text, or for `validation_failed` (and some conflicts) each field's messages.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ErrorDetails {
+    Text(String),
+    Fields(std::collections::BTreeMap<String, Vec<String>>),
 }
 
 /// The envelope an error response carries, kept in the response's extensions as well: an error

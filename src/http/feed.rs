@@ -6,6 +6,8 @@
 
 use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::bodies::WatchParams;
+use crate::http::openapi::routes::routes;
 use crate::http::pagination::ListQuery;
 use crate::http::AppState;
 use actix_web::http::header;
@@ -20,10 +22,15 @@ use std::time::Duration;
 /// Watches one caller may hold open at once.
 pub const MAX_WATCHES_PER_CALLER: u32 = 16;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/environments/{id}/watch/").route(web::get().to(watch_environment)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![watch_environment]);
+}
+
+/// A watch's answer: the environment's current revision, and whether it is past the one asked.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Watched {
+    revision: u64,
+    changed: bool,
 }
 
 fn caller_key(c: &Caller) -> (bool, u64) {
@@ -92,6 +99,14 @@ impl Drop for Watching {
     }
 }
 
+/// Waits for a change of the environment (a long poll); at most 16 open per caller.
+#[utoipa::path(
+    get,
+    path = "/api/environments/{id}/watch/",
+    tag = "variables",
+    params(WatchParams),
+    responses((status = 200, description = "As soon as the revision is past `revision`, or after `timeout` seconds unchanged", body = Watched))
+)]
 async fn watch_environment(
     state: web::Data<AppState>,
     AnyCaller(caller): AnyCaller,
@@ -119,5 +134,5 @@ async fn watch_environment(
         .kn
         .watch(&caller, EnvId(*id), since, Duration::from_secs(timeout))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"revision": revision, "changed": changed})))
+    Ok(HttpResponse::Ok().json(Watched { revision, changed }))
 }

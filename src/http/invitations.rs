@@ -4,31 +4,32 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::PageParams;
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use keynest_actors::model::{InvitationId, OrgId, OrgView};
+use keynest_actors::model::{InvitationId, InvitationView, OrgId, OrgView, ReceivedInvitationView};
 use keynest_actors::org::{AcceptInvitation, DeclineInvitation, ListInvitations, RevokeInvitation};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/organizations/{id}/invitations/")
-            .route(web::get().to(list_invitations)),
-    )
-    .service(
-        web::resource("/api/organizations/{id}/invitations/{invitation_id}/")
-            .route(web::delete().to(revoke_invitation)),
-    )
-    .service(web::resource("/api/invitations/").route(web::get().to(list_received_invitations)))
-    .service(
-        web::resource("/api/invitations/{id}/accept/").route(web::post().to(accept_invitation)),
-    )
-    .service(
-        web::resource("/api/invitations/{id}/decline/").route(web::post().to(decline_invitation)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_invitations])
+        .service(routes![revoke_invitation])
+        .service(routes![list_received_invitations])
+        .service(routes![accept_invitation])
+        .service(routes![decline_invitation]);
 }
 
+/// The organization's pending and expired invitations (admins).
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{id}/invitations/",
+    tag = "invitations",
+    params(PageParams),
+    responses((status = 200, description = "A page of the invitations the organization sent", body = PageBody<InvitationView>))
+)]
 async fn list_invitations(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -44,6 +45,12 @@ async fn list_invitations(
     render(&req, page, state.kn.ask(msg).await?)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/organizations/{id}/invitations/{invitation_id}/",
+    tag = "invitations",
+    responses((status = 204, description = "Revoked"))
+)]
 async fn revoke_invitation(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -60,6 +67,13 @@ async fn revoke_invitation(
 }
 
 /// The caller's pending invitations, from every organization.
+#[utoipa::path(
+    get,
+    path = "/api/invitations/",
+    tag = "invitations",
+    params(PageParams),
+    responses((status = 200, description = "A page of invitations", body = PageBody<ReceivedInvitationView>))
+)]
 async fn list_received_invitations(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -74,6 +88,12 @@ async fn list_received_invitations(
 }
 
 /// 200 with the organization just joined.
+#[utoipa::path(
+    post,
+    path = "/api/invitations/{id}/accept/",
+    tag = "invitations",
+    responses((status = 200, description = "The organization just joined", body = OrgView))
+)]
 async fn accept_invitation(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -89,6 +109,12 @@ async fn accept_invitation(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/invitations/{id}/decline/",
+    tag = "invitations",
+    responses((status = 204, description = "Declined"))
+)]
 async fn decline_invitation(
     state: web::Data<AppState>,
     auth: Authenticated,

@@ -3,27 +3,29 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::{InviteBody, PageParams, RoleChangeBody};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use keynest_actors::input::{NewMember, RoleChange};
-use keynest_actors::model::{MemberView, OrgId, UserId};
+use keynest_actors::model::{InvitationView, MemberView, OrgId, UserId};
 use keynest_actors::org::{ChangeMemberRole, InviteMember, ListMembers, RemoveMember};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/organizations/{id}/members/")
-            .route(web::get().to(list_members))
-            .route(web::post().to(invite_member)),
-    )
-    .service(
-        web::resource("/api/organizations/{id}/members/{user_id}/")
-            .route(web::patch().to(change_member_role))
-            .route(web::delete().to(remove_member)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_members, invite_member])
+        .service(routes![change_member_role, remove_member]);
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{id}/members/",
+    tag = "members",
+    params(PageParams),
+    responses((status = 200, description = "A page of members", body = PageBody<MemberView>))
+)]
 async fn list_members(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -40,6 +42,14 @@ async fn list_members(
 }
 
 /// 201 with the invitation, the same answer whether or not the email has an account.
+/// Invites an email (admins); a membership is made when the invitee accepts.
+#[utoipa::path(
+    post,
+    path = "/api/organizations/{id}/members/",
+    tag = "members",
+    request_body = InviteBody,
+    responses((status = 201, description = "The invitation (the same whether or not the email has an account)", body = InvitationView))
+)]
 async fn invite_member(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -54,6 +64,13 @@ async fn invite_member(
     Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/organizations/{id}/members/{user_id}/",
+    tag = "members",
+    request_body = RoleChangeBody,
+    responses((status = 200, description = "The member with the new role", body = MemberView))
+)]
 async fn change_member_role(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -70,6 +87,13 @@ async fn change_member_role(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+/// Removes a member (admins), or leaves (your own id).
+#[utoipa::path(
+    delete,
+    path = "/api/organizations/{id}/members/{user_id}/",
+    tag = "members",
+    responses((status = 204, description = "Removed (or left)"))
+)]
 async fn remove_member(
     state: web::Data<AppState>,
     auth: Authenticated,

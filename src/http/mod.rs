@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod members;
 pub mod metrics;
+pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod projects;
@@ -45,11 +46,15 @@ pub struct AppState {
     pub public_url: Option<String>,
 }
 
+/// What every module's `configure` registers its routes on: actix's `ServiceConfig` as
+/// `utoipa_actix_web` wraps it, which takes only services that document themselves (`routes!`).
+pub type Config<'a> = utoipa_actix_web::service_config::ServiceConfig<'a>;
+
 /// A JSON object body, as handlers take it.
 pub type JsonObject = web::Json<Map<String, Value>>;
 
-/// Every route of the API: the one route table.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Every route of the API: the one route table, and so the OpenAPI document's paths.
+pub fn configure(cfg: &mut Config) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(JSON_LIMIT)
@@ -69,7 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(feed::configure)
     .configure(transfer::configure)
     .configure(service_tokens::configure)
-    .configure(audit::configure);
+    .configure(audit::configure)
+    .configure(openapi::configure);
 }
 
 /// Turn collected query errors into a 400.

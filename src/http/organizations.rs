@@ -3,6 +3,9 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::{NewOrgBody, OrgPatchBody, PageParams};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,24 +14,24 @@ use keynest_actors::input::{NamePatch, NewOrg};
 use keynest_actors::model::{OrgId, OrgView};
 use keynest_actors::org::{GetOrganization, UpdateOrganization};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/organizations/")
-            .route(web::get().to(list_organizations))
-            .route(web::post().to(create_organization)),
-    )
-    .service(
-        web::resource("/api/organizations/{id}/")
-            .route(web::get().to(get_organization))
-            .route(web::patch().to(update_organization))
-            .route(web::delete().to(delete_organization)),
-    )
-    .service(
-        web::resource("/api/organizations/{id}/rotate-key/")
-            .route(web::post().to(rotate_organization_key)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_organizations, create_organization])
+        .service(routes![
+            get_organization,
+            update_organization,
+            delete_organization
+        ])
+        .service(routes![rotate_organization_key]);
 }
 
+/// The caller's organizations.
+#[utoipa::path(
+    get,
+    path = "/api/organizations/",
+    tag = "organizations",
+    params(PageParams),
+    responses((status = 200, description = "A page of organizations", body = PageBody<OrgView>))
+)]
 async fn list_organizations(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -38,6 +41,14 @@ async fn list_organizations(
     render(&req, page, state.kn.list_orgs(auth.caller, page).await?)
 }
 
+/// A new organization, with the caller as its admin.
+#[utoipa::path(
+    post,
+    path = "/api/organizations/",
+    tag = "organizations",
+    request_body = NewOrgBody,
+    responses((status = 201, description = "Created", body = OrgView))
+)]
 async fn create_organization(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -47,6 +58,12 @@ async fn create_organization(
     Ok(HttpResponse::Created().json(state.kn.create_org(auth.caller, input).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{id}/",
+    tag = "organizations",
+    responses((status = 200, description = "The organization", body = OrgView))
+)]
 async fn get_organization(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -59,6 +76,14 @@ async fn get_organization(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+/// Renames or describes it (admins).
+#[utoipa::path(
+    patch,
+    path = "/api/organizations/{id}/",
+    tag = "organizations",
+    request_body = OrgPatchBody,
+    responses((status = 200, description = "Updated", body = OrgView))
+)]
 async fn update_organization(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -73,6 +98,13 @@ async fn update_organization(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+/// Deletes it and everything in it (admins).
+#[utoipa::path(
+    delete,
+    path = "/api/organizations/{id}/",
+    tag = "organizations",
+    responses((status = 204, description = "Deleted"))
+)]
 async fn delete_organization(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -84,6 +116,13 @@ async fn delete_organization(
 
 /// Starts the rotation and answers at once (202): the values are re-sealed in the background,
 /// its progress shown under `key.rotation` of the organization.
+#[utoipa::path(
+    post,
+    path = "/api/organizations/{id}/rotate-key/",
+    tag = "organizations",
+    responses((status = 202, description = "The rotation started; progress in `key.rotation`",
+        body = OrgView))
+)]
 async fn rotate_organization_key(
     state: web::Data<AppState>,
     auth: Authenticated,

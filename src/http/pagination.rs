@@ -114,8 +114,10 @@ pub fn render<T: Serialize>(
     secret_body::json(StatusCode::OK, &body)
 }
 
-#[derive(Serialize)]
-struct PageBody<T> {
+/// A page of a list: how many items there are in all, links to the pages around this one
+/// (absolute URLs, `null` at either end), and this page's items.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PageBody<T> {
     count: usize,
     next: Option<String>,
     previous: Option<String>,

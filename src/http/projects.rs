@@ -3,36 +3,34 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::{
+    CompareParams, EnvironmentFilter, NewProjectBody, PageParams, ProjectFilter, ProjectPatchBody,
+};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::{check, environments, AppState, JsonObject};
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::error::FieldErrors;
 use keynest_actors::input::{Comparison, NewProject, ProjectPatch};
-use keynest_actors::model::{CompareView, OrgId, ProjectId, ProjectView};
+use keynest_actors::model::{CompareView, EnvironmentView, OrgId, ProjectId, ProjectView};
 use keynest_actors::org::CompareEnvironments;
 use keynest_actors::org::{CreateProject, DeleteProject, GetProject, UpdateProject};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/projects/")
-            .route(web::get().to(list_projects))
-            .route(web::post().to(create_project)),
-    )
-    .service(
-        web::resource("/api/projects/{id}/")
-            .route(web::get().to(get_project))
-            .route(web::patch().to(update_project))
-            .route(web::delete().to(delete_project)),
-    )
-    .service(
-        web::resource("/api/projects/{id}/environments/")
-            .route(web::get().to(list_project_environments)),
-    )
-    .service(
-        web::resource("/api/projects/{id}/compare/").route(web::get().to(compare_environments)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_projects, create_project])
+        .service(routes![get_project, update_project, delete_project])
+        .service(routes![list_project_environments])
+        .service(routes![compare_environments]);
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/projects/",
+    tag = "projects",
+    params(ProjectFilter, PageParams),
+    responses((status = 200, description = "A page of projects, across the caller's organizations", body = PageBody<ProjectView>))
+)]
 async fn list_projects(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -55,6 +53,13 @@ async fn list_projects(
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/",
+    tag = "projects",
+    request_body = NewProjectBody,
+    responses((status = 201, description = "Created", body = ProjectView))
+)]
 async fn create_project(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -67,6 +72,12 @@ async fn create_project(
     Ok(HttpResponse::Created().json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/projects/{id}/",
+    tag = "projects",
+    responses((status = 200, description = "The project", body = ProjectView))
+)]
 async fn get_project(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -80,6 +91,13 @@ async fn get_project(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/projects/{id}/",
+    tag = "projects",
+    request_body = ProjectPatchBody,
+    responses((status = 200, description = "Updated", body = ProjectView))
+)]
 async fn update_project(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -95,6 +113,12 @@ async fn update_project(
     Ok(web::Json(state.kn.ask(msg).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/projects/{id}/",
+    tag = "projects",
+    responses((status = 204, description = "Deleted, with its environments and variables"))
+)]
 async fn delete_project(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -109,6 +133,13 @@ async fn delete_project(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/projects/{id}/environments/",
+    tag = "environments",
+    params(EnvironmentFilter, PageParams),
+    responses((status = 200, description = "A page of the project's environments", body = PageBody<EnvironmentView>))
+)]
 async fn list_project_environments(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -118,6 +149,14 @@ async fn list_project_environments(
     environments::list(&state, auth, &req, Some(ProjectId(*id))).await
 }
 
+/// Compares two environments of the project by key (admins and editors).
+#[utoipa::path(
+    get,
+    path = "/api/projects/{id}/compare/",
+    tag = "projects",
+    params(CompareParams),
+    responses((status = 200, description = "Where each key stands; never values", body = CompareView))
+)]
 async fn compare_environments(
     state: web::Data<AppState>,
     auth: Authenticated,

@@ -3,6 +3,9 @@
 
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
+use crate::http::openapi::bodies::{NewServiceTokenBody, PageParams};
+use crate::http::openapi::routes::routes;
+use crate::http::pagination::PageBody;
 use crate::http::pagination::{render, ListQuery};
 use crate::http::secret_body;
 use crate::http::{AppState, JsonObject};
@@ -10,23 +13,23 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use keynest_actors::input::NewServiceToken;
-use keynest_actors::model::{EnvId, ServiceTokenId};
+use keynest_actors::model::{EnvId, ServiceTokenId, ServiceTokenView};
 use keynest_actors::org::service_tokens::{
     CreateServiceToken, ListServiceTokens, RevokeServiceToken,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/environments/{id}/service-tokens/")
-            .route(web::get().to(list_service_tokens))
-            .route(web::post().to(create_service_token)),
-    )
-    .service(
-        web::resource("/api/environments/{id}/service-tokens/{token_id}/")
-            .route(web::delete().to(revoke_service_token)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![list_service_tokens, create_service_token])
+        .service(routes![revoke_service_token]);
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/environments/{id}/service-tokens/",
+    tag = "service-tokens",
+    request_body = NewServiceTokenBody,
+    responses((status = 201, description = "The token, in `token` this once only", body = ServiceTokenView))
+)]
 async fn create_service_token(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -43,6 +46,13 @@ async fn create_service_token(
     secret_body::json(StatusCode::CREATED, &view)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/environments/{id}/service-tokens/",
+    tag = "service-tokens",
+    params(PageParams),
+    responses((status = 200, description = "A page of the environment's tokens, never the tokens themselves", body = PageBody<ServiceTokenView>))
+)]
 async fn list_service_tokens(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -59,6 +69,12 @@ async fn list_service_tokens(
     render(&req, page, state.kn.ask(msg).await?)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/environments/{id}/service-tokens/{token_id}/",
+    tag = "service-tokens",
+    responses((status = 204, description = "Revoked, at once"))
+)]
 async fn revoke_service_token(
     state: web::Data<AppState>,
     auth: Authenticated,

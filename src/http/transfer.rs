@@ -4,6 +4,8 @@
 use crate::http::auth::AnyCaller;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::feed;
+use crate::http::openapi::bodies::{ExportParams, IfNoneMatch, ImportForm, ImportJsonBody};
+use crate::http::openapi::routes::routes;
 use crate::http::pagination::ListQuery;
 use crate::http::secret_body::SecretBuf;
 use crate::http::AppState;
@@ -11,19 +13,24 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
+use keynest_actors::formats::Failure;
 use keynest_actors::formats::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
 use keynest_actors::model::{EnvId, SecretValue};
-use keynest_actors::org::{Export, ExportEnvironment, ImportVariables};
-use serde_json::{json, Value};
+use keynest_actors::org::{Export, ExportEnvironment, ImportSummary, ImportVariables};
 use zeroize::Zeroizing;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/environments/{id}/export/").route(web::get().to(export_environment)),
-    )
-    .service(
-        web::resource("/api/environments/{id}/import/").route(web::post().to(import_environment)),
-    );
+pub fn configure(cfg: &mut crate::http::Config) {
+    cfg.service(routes![export_environment])
+        .service(routes![import_environment]);
+}
+
+/// An import's answer: what it did, and every line or key that failed, with why.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    message: &'static str,
+    summary: ImportSummary,
+    /// `null` when nothing failed.
+    failed_imports: Option<Vec<Failure>>,
 }
 
 /// Letters, digits, `-`, `_` and `.` only, so the name is safe in a header and on any disk.
@@ -42,6 +49,17 @@ fn file_name(project: &str, env: &str, ext: &str) -> String {
     format!("{}-{}.{ext}", clean(project), clean(env))
 }
 
+/// The whole environment as `.env`, JSON or YAML (admins, editors, service tokens); audited.
+#[utoipa::path(
+    get,
+    path = "/api/environments/{id}/export/",
+    tag = "import-export",
+    params(ExportParams, IfNoneMatch),
+    responses((status = 200, description = "The environment as a file (`Content-Disposition: attachment`)", headers(("ETag" = String, description = "The environment's revision as this caller sees it; send it back in `If-None-Match`")),
+            content((String = "text/plain"), (BTreeMap<String, String> = "application/json"),
+                (BTreeMap<String, String> = "application/yaml"))),
+        (status = 304, description = "Not modified since the `ETag` in `If-None-Match`", headers(("ETag" = String, description = "The environment's revision as this caller sees it; send it back in `If-None-Match`"))),)
+)]
 async fn export_environment(
     state: web::Data<AppState>,
     AnyCaller(caller): AnyCaller,
@@ -318,6 +336,14 @@ async fn read_json(mut payload: web::Payload) -> ApiResult<Upload> {
     })
 }
 
+/// Imports a file: one atomic change. Existing keys are overwritten unless `overwrite` is false.
+#[utoipa::path(
+    post,
+    path = "/api/environments/{id}/import/",
+    tag = "import-export",
+    request_body(content((ImportJsonBody = "application/json"), (ImportForm = "multipart/form-data"))),
+    responses((status = 200, description = "Imported; keys missing from the file are kept", body = Imported))
+)]
 async fn import_environment(
     state: web::Data<AppState>,
     AnyCaller(caller): AnyCaller,
@@ -364,11 +390,11 @@ async fn import_environment(
     } else {
         "Import completed with errors"
     };
-    Ok(HttpResponse::Ok().json(json!({
-        "message": message,
-        "summary": summary,
-        "failed_imports": if failures.is_empty() { Value::Null } else { json!(failures) },
-    })))
+    Ok(HttpResponse::Ok().json(Imported {
+        message,
+        summary,
+        failed_imports: (!failures.is_empty()).then_some(failures),
+    }))
 }
 
 /// The JSON import body; other fields are skipped unread.

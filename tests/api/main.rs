@@ -26,6 +26,7 @@ mod ratelimit;
 mod resources;
 mod roles;
 mod rotation;
+mod schema;
 mod sessions;
 mod teams;
 mod transfer;

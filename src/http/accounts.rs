@@ -38,6 +38,7 @@ pub struct Registered<'a> {
     /// The login token: `Authorization: Token <token>`.
     token: &'a str,
     user: RegisteredUser,
+    #[schema(required = true)]
     organization: Option<OrgRef>,
 }
 

@@ -119,7 +119,9 @@ pub fn render<T: Serialize>(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PageBody<T> {
     count: usize,
+    #[schema(required = true)]
     next: Option<String>,
+    #[schema(required = true)]
     previous: Option<String>,
     results: Vec<T>,
 }

@@ -30,6 +30,7 @@ pub struct Imported {
     message: &'static str,
     summary: ImportSummary,
     /// `null` when nothing failed.
+    #[schema(required = true)]
     failed_imports: Option<Vec<Failure>>,
 }
 

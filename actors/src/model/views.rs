@@ -28,6 +28,7 @@ pub struct ProfileView {
     #[serde(flatten)]
     pub user: UserView,
     pub date_joined: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_login: Option<String>,
     pub is_active: bool,
 }
@@ -77,6 +78,7 @@ pub struct OrgView {
 pub struct KeyView {
     pub version: u32,
     /// `null` when no rotation runs.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub rotation: Option<RotationProgress>,
 }
 
@@ -123,6 +125,7 @@ pub struct VariableView {
     pub id: VarId,
     pub key: String,
     /// `None` (JSON null) for callers who may not read values.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decrypted_value: Option<SecretValue>,
     pub environment: EnvId,
     pub environment_name: String,
@@ -221,8 +224,10 @@ pub struct AuditView {
     pub user_email: String,
     pub action: String,
     pub target_type: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub target_id: Option<u64>,
     pub details: BTreeMap<String, String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ip_address: Option<String>,
     pub timestamp: String,
 }
@@ -251,7 +256,9 @@ pub struct ServiceTokenView {
     pub access: ServiceAccess,
     pub environment: EnvId,
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used: Option<String>,
     pub created_by_name: String,
     /// Only in the answer to the creation, the one time the token is shown.
@@ -265,6 +272,7 @@ pub struct VersionView {
     pub version: u32,
     pub created_at: String,
     pub created_by_name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decrypted_value: Option<SecretValue>,
 }
 
@@ -294,8 +302,10 @@ pub struct CompareView {
 pub struct SessionView {
     pub id: SessionId,
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub created_ip: Option<String>,
     pub last_used_at: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_ip: Option<String>,
     pub current: bool,
 }

@@ -270,3 +270,58 @@ pub fn query_error(_: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn error_body_is_the_documented_envelope() {
+        let schema = serde_json::to_value(ErrorBody::schema()).expect("schema");
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let body = ApiError::not_found("x").body();
+        let mut written: Vec<&str> = body
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        // Added on the way out, by `request_id::stamp`.
+        written.push("request_id");
+        documented.sort_unstable();
+        written.sort_unstable();
+        assert_eq!(documented, written);
+    }
+
+    #[test]
+    fn every_error_code_is_documented_as_written() {
+        let schema = serde_json::to_value(ErrorCode::schema()).expect("schema");
+        let documented = schema["enum"].as_array().expect("an enum");
+        let all = [
+            ErrorCode::ValidationFailed,
+            ErrorCode::BadRequest,
+            ErrorCode::NotAuthenticated,
+            ErrorCode::PermissionDenied,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::RequestTimeout,
+            ErrorCode::RateLimited,
+            ErrorCode::InternalError,
+            ErrorCode::ActorUnavailable,
+            ErrorCode::StorageUnavailable,
+            ErrorCode::QuotaExceeded,
+        ];
+        assert_eq!(documented.len(), all.len(), "{documented:?}");
+        for code in all {
+            assert!(documented.iter().any(|d| d == code.as_str()), "{code:?}");
+        }
+    }
+}

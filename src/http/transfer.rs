@@ -56,7 +56,7 @@ fn file_name(project: &str, env: &str, ext: &str) -> String {
     path = "/api/environments/{id}/export/",
     tag = "import-export",
     params(ExportParams, IfNoneMatch),
-    responses((status = 200, description = "The environment as a file (`Content-Disposition: attachment`)", headers(("ETag" = String, description = "The environment's revision as this caller sees it; send it back in `If-None-Match`")),
+    responses((status = 200, description = "The environment as a file", headers(("Content-Disposition" = String, description = "`attachment; filename=\"<project>-<environment>.<format>\"`"), ("ETag" = String, description = "The environment's revision as this caller sees it; send it back in `If-None-Match`")),
             content((String = "text/plain"), (BTreeMap<String, String> = "application/json"),
                 (BTreeMap<String, String> = "application/yaml"))),
         (status = 304, description = "Not modified since the `ETag` in `If-None-Match`", headers(("ETag" = String, description = "The environment's revision as this caller sees it; send it back in `If-None-Match`"))),)

@@ -77,7 +77,7 @@ impl Schema {
             .iter()
             .map(|(path, item)| (path.clone(), methods(item).join(", ")))
             .collect();
-        let json = api.to_pretty_json().map_err(|e| format!("OpenAPI: {e}"))?;
+        let json = api.to_json().map_err(|e| format!("OpenAPI: {e}"))?;
         let yaml = api.to_yaml().map_err(|e| format!("OpenAPI: {e}"))?;
         Ok(Schema {
             json: json.into(),
@@ -290,7 +290,7 @@ fn finish_operation(path: &str, method: &str, op: &mut Operation) {
     }
     let params = op.parameters.get_or_insert_with(Vec::new);
     let write = method != "GET";
-    if write && secured {
+    if write {
         params.push(
             ParameterBuilder::new()
                 .name("Idempotency-Key")
@@ -298,7 +298,8 @@ fn finish_operation(path: &str, method: &str, op: &mut Operation) {
                 .required(Required::False)
                 .description(Some(
                     "Retrying with the same key within 24 hours answers the first outcome \
-                     again without applying anything twice (1 to 255 visible ASCII characters)",
+                     again without applying anything twice (1 to 255 visible ASCII characters; \
+                     checked but not replayed on register, login and logout)",
                 ))
                 .schema(Some(
                     ObjectBuilder::new()

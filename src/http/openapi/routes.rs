@@ -115,3 +115,59 @@ macro_rules! routes {
     };
 }
 pub(crate) use routes;
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::{call_service, init_service, read_body, TestRequest};
+    use actix_web::App;
+    use utoipa_actix_web::OpenApiFactory;
+
+    #[utoipa::path(get, path = "/a/", responses((status = 200)))]
+    async fn get_a() -> &'static str {
+        "got"
+    }
+
+    #[utoipa::path(post, path = "/a/", responses((status = 201)))]
+    async fn post_a() -> &'static str {
+        "posted"
+    }
+
+    #[utoipa::path(post, path = "/b/", responses((status = 200)))]
+    async fn post_b() -> &'static str {
+        "b"
+    }
+
+    #[test]
+    fn a_resource_is_documented_with_its_handlers_methods() {
+        let paths = routes![get_a, post_a].paths();
+        let item = paths.paths.get("/a/").expect("/a/ documented");
+        assert!(item.get.is_some() && item.post.is_some());
+        assert!(item.put.is_none() && item.patch.is_none() && item.delete.is_none());
+        assert_eq!(paths.paths.len(), 1);
+    }
+
+    #[actix_web::test]
+    async fn a_resource_serves_exactly_the_documented_methods() {
+        let app = init_service(App::new().service(routes![get_a, post_a])).await;
+        for (method, status, body) in [
+            ("GET", 200, "got"),
+            ("POST", 200, "posted"),
+            ("DELETE", 405, ""),
+            ("PUT", 405, ""),
+        ] {
+            let req = TestRequest::default()
+                .method(method.parse().expect("a method"))
+                .uri("/a/")
+                .to_request();
+            let res = call_service(&app, req).await;
+            assert_eq!(res.status().as_u16(), status, "{method}");
+            assert_eq!(read_body(res).await, body.as_bytes(), "{method}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "same path")]
+    fn handlers_of_two_paths_cannot_share_a_resource() {
+        let _ = routes![get_a, post_b];
+    }
+}

@@ -46,36 +46,56 @@ pub struct AppState {
     pub public_url: Option<String>,
 }
 
-/// What every module's `configure` registers its routes on: actix's `ServiceConfig` as
-/// `utoipa_actix_web` wraps it, which takes only services that document themselves (`routes!`).
-pub type Config<'a> = utoipa_actix_web::service_config::ServiceConfig<'a>;
+/// What every module's `configure` registers its routes on: `utoipa_actix_web`'s wrapper of
+/// actix's `ServiceConfig`, narrowed to `routes!` resources. The wrapper alone would still take
+/// a plain `.route(...)`, which is served but not documented; this one has no way to do that.
+pub struct Config<'a, 'b>(&'a mut utoipa_actix_web::service_config::ServiceConfig<'b>);
+
+impl Config<'_, '_> {
+    /// One path and its methods, registered and documented together.
+    pub fn service(&mut self, routes: openapi::routes::Routes) -> &mut Self {
+        self.0.service(routes);
+        self
+    }
+
+    pub fn configure(&mut self, f: impl FnOnce(&mut Self)) -> &mut Self {
+        f(self);
+        self
+    }
+
+    pub fn app_data<U: 'static>(&mut self, data: U) -> &mut Self {
+        self.0.app_data(data);
+        self
+    }
+}
 
 /// A JSON object body, as handlers take it.
 pub type JsonObject = web::Json<Map<String, Value>>;
 
 /// Every route of the API: the one route table, and so the OpenAPI document's paths.
-pub fn configure(cfg: &mut Config) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .content_type_required(false)
-            .error_handler(error::json_error),
-    )
-    .app_data(web::PathConfig::default().error_handler(error::path_error))
-    .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .configure(health::configure)
-    .configure(accounts::configure)
-    .configure(organizations::configure)
-    .configure(members::configure)
-    .configure(invitations::configure)
-    .configure(projects::configure)
-    .configure(environments::configure)
-    .configure(variables::configure)
-    .configure(feed::configure)
-    .configure(transfer::configure)
-    .configure(service_tokens::configure)
-    .configure(audit::configure)
-    .configure(openapi::configure);
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    Config(cfg)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_LIMIT)
+                .content_type_required(false)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .configure(health::configure)
+        .configure(accounts::configure)
+        .configure(organizations::configure)
+        .configure(members::configure)
+        .configure(invitations::configure)
+        .configure(projects::configure)
+        .configure(environments::configure)
+        .configure(variables::configure)
+        .configure(feed::configure)
+        .configure(transfer::configure)
+        .configure(service_tokens::configure)
+        .configure(audit::configure)
+        .configure(openapi::configure);
 }
 
 /// Turn collected query errors into a 400.

@@ -56,7 +56,7 @@ pub fn frame() -> OpenApi {
     ApiDoc::openapi()
 }
 
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn configure(cfg: &mut crate::http::Config) {
     cfg.service(routes![get_schema]);
 }
 

@@ -22,7 +22,7 @@ impl NamePatch {
 
     fn read(b: &mut Body, creating: bool) -> NamePatch {
         NamePatch {
-            name: b.text("name", creating, MAX_NAME),
+            name: b.name("name", creating, MAX_NAME),
             description: b.text("description", false, MAX_DESCRIPTION),
         }
     }

@@ -58,6 +58,17 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// A name: trimmed, at most `max` characters, and never blank, also where it may be left
+    /// out (a partial update renames only when asked, and never to nothing).
+    pub fn name(&mut self, field: &str, required: bool, max: usize) -> Option<String> {
+        let s = self.text(field, required, max)?;
+        if s.is_empty() {
+            self.errors.add(field, "This field may not be blank.");
+            return None;
+        }
+        Some(s)
+    }
+
     /// A trimmed text field of at most `max` characters; `required` also means not blank.
     pub fn text(&mut self, field: &str, required: bool, max: usize) -> Option<String> {
         let s = self.raw_str(field, required)?.trim().to_string();
@@ -219,6 +230,30 @@ mod tests {
         for (body, want) in cases {
             assert_eq!(fields(NewUser::parse(&obj(body.clone()))), want, "{body}");
         }
+    }
+
+    #[test]
+    fn a_rename_to_a_blank_name_is_refused() {
+        for body in [json!({"name": ""}), json!({"name": "   "})] {
+            assert_eq!(
+                fields(NamePatch::parse(&obj(body.clone()))),
+                vec!["name"],
+                "{body}"
+            );
+            assert_eq!(
+                fields(ProjectPatch::parse(&obj(body.clone()))),
+                vec!["name"],
+                "{body}"
+            );
+            assert_eq!(
+                fields(EnvironmentPatch::parse(&obj(body.clone()))),
+                vec!["name"],
+                "{body}"
+            );
+        }
+        // Leaving the name out, or blanking the description, is still a valid patch.
+        assert!(NamePatch::parse(&obj(json!({"description": ""}))).is_ok());
+        assert!(EnvironmentPatch::parse(&obj(json!({}))).is_ok());
     }
 
     #[test]

@@ -66,7 +66,7 @@ BOB=$(register bob)
 post "$BOB" /api/organizations/2/members/ '{"email": "ann@example.com"}' >/dev/null
 export KN_TOKEN
 
-checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method
+checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method,negative_data_rejection
 run() {
     "${ST[@]}" run "$base/api/schema/" --checks "$checks" --max-examples "$EXAMPLES" \
         --workers 1 --seed 1 "$@"

@@ -123,9 +123,10 @@ impl AuditFilter {
         date_to: Option<&str>,
     ) -> DomainResult<AuditFilter> {
         let mut errors = FieldErrors::default();
-        let user = user.and_then(|u| match u.parse::<u64>() {
-            Ok(id) => Some(UserId(id)),
-            Err(_) => {
+        // An `i64` first: no id is past it, and the API's document says `int64`.
+        let user = user.and_then(|u| match u.parse::<i64>().map(u64::try_from) {
+            Ok(Ok(id)) => Some(UserId(id)),
+            _ => {
                 errors.add("user", "Must be a user id.");
                 None
             }

@@ -28,12 +28,17 @@ impl ListQuery {
             .filter(|s| !s.is_empty())
     }
 
-    /// An optional numeric id filter; anything else is a field error.
+    /// An optional numeric id filter; anything else is a field error. Ids are counted from 1, so
+    /// none is past `i64::MAX`, which is where the OpenAPI document's `int64` ends.
     pub fn id(&self, name: &str, errors: &mut FieldErrors) -> Option<u64> {
         let v = self.get(name)?;
-        v.parse::<u64>()
-            .map_err(|_| errors.add(name, "Must be a valid id (a positive integer)."))
+        v.parse::<i64>()
             .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .or_else(|| {
+                errors.add(name, "Must be a valid id (a positive integer).");
+                None
+            })
     }
 
     /// The query and its page, or a 400 naming the bad page parameters: for lists that filter

@@ -171,7 +171,8 @@ pub struct NewServiceTokenBody {
     expires_in_days: Option<Expiry>,
 }
 
-/// The import's format: `auto` (or left out) guesses from the file name, else from the text.
+/// The import's format: `auto` (or empty, or left out) guesses from the file name, else from the
+/// text.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportFormat {
@@ -179,6 +180,8 @@ pub enum ImportFormat {
     Json,
     Yaml,
     Auto,
+    #[serde(rename = "")]
+    Empty,
 }
 
 /// An import as JSON: the file's text in `data`.
@@ -242,10 +245,10 @@ pub struct AuditFilter {
     action: Option<String>,
     /// A kind of record, such as `variable`.
     target_type: Option<String>,
-    /// From this day on (UTC, whole days).
+    /// From this day on (`YYYY-MM-DD`, UTC, whole days).
     #[param(format = Date)]
     date_from: Option<String>,
-    /// Up to and including this day (UTC).
+    /// Up to and including this day (`YYYY-MM-DD`, UTC).
     #[param(format = Date)]
     date_to: Option<String>,
 }

@@ -311,6 +311,16 @@ fn finish_operation(path: &str, method: &str, op: &mut Operation) {
                 .build(),
         );
     }
+    // The server reads a query parameter given empty (`?page=`) as not given, as HTML forms
+    // send them; `allowEmptyValue` says so. utoipa has no field for it, so it goes in through
+    // the parameter's extensions, which are written flat into the parameter object.
+    for p in params.iter_mut() {
+        if p.parameter_in == ParameterIn::Query {
+            p.extensions
+                .get_or_insert_with(Default::default)
+                .insert("allowEmptyValue".into(), true.into());
+        }
+    }
     let has_path_id = path.contains('{');
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
     let paged = params.iter().any(|p| p.name == "page");

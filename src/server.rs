@@ -87,6 +87,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .configure(http::configure)
+            .configure(crate::web::configure)
             .default_service(web::to(no_route))
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
             // Innermost of the request's checks: only a request past the connection guard and

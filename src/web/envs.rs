@@ -1,0 +1,456 @@
+//! An environment: its variables (values hidden; revealed one at a time by `vars::reveal`),
+//! adding one, bulk edit, import and export, renaming and deleting the environment, and its
+//! service tokens.
+
+use crate::http::error::ApiError;
+use crate::http::transfer::{self, Upload};
+use crate::http::AppState;
+use crate::web::layout::{self, button, csrf, Crumb};
+use crate::web::projects::{project, project_crumbs, type_name, type_select};
+use crate::web::{all, done, page, secret, Checked, Posted, WebError, WebResult, WebUser};
+use actix_web::{web, HttpRequest, HttpResponse};
+use keynest_actors::formats::Format;
+use keynest_actors::input::{EnvironmentPatch, NewServiceToken, NewVariable};
+use keynest_actors::model::{EnvId, EnvironmentView, OrgView, ProjectView, ServiceTokenId};
+use keynest_actors::org::service_tokens::{
+    CreateServiceToken, ListServiceTokens, RevokeServiceToken,
+};
+use keynest_actors::org::{CreateVariable, DeleteEnvironment, GetEnvironment, UpdateEnvironment};
+use maud::html;
+use zeroize::Zeroizing;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page(
+        web::resource("/envs/{id}/").route(web::get().to(get_environment)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/rename/").route(web::post().to(rename_environment)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/delete/").route(web::post().to(delete_environment)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/variables/").route(web::post().to(create_variable)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/bulk/").route(web::post().to(bulk_edit)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/import/").route(web::post().to(import_file)),
+    ))
+    .service(secret(
+        web::resource("/envs/{id}/export/").route(web::get().to(export_file)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/tokens/").route(web::get().to(list_tokens)),
+    ))
+    .service(secret(
+        web::resource("/envs/{id}/tokens/new/").route(web::post().to(create_token)),
+    ))
+    .service(page(
+        web::resource("/envs/{id}/tokens/{token}/revoke/").route(web::post().to(revoke_token)),
+    ));
+}
+
+/// The environment, its project and organization, as the caller sees them.
+pub async fn environment(
+    state: &AppState,
+    user: &WebUser,
+    id: EnvId,
+) -> Result<(EnvironmentView, ProjectView, OrgView), ApiError> {
+    let msg = GetEnvironment {
+        caller: user.caller.clone(),
+        id,
+    };
+    let e: EnvironmentView = state.kn.ask(msg).await?;
+    let (p, o) = project(state, user, e.project).await?;
+    Ok((e, p, o))
+}
+
+pub fn env_crumbs(e: &EnvironmentView, p: &ProjectView, o: &OrgView) -> Vec<Crumb> {
+    let mut c = project_crumbs(p, o);
+    c.push(Crumb(e.name.clone(), Some(format!("/envs/{}/", e.id.0))));
+    c
+}
+
+async fn get_environment(
+    state: web::Data<AppState>,
+    user: WebUser,
+    req: HttpRequest,
+    id: web::Path<u64>,
+) -> WebResult {
+    let (e, p, o) = environment(&state, &user, EnvId(*id)).await?;
+    let vars = all(|page| state.kn.list_variables(&user.caller, e.id, page)).await?;
+    let base = format!("/envs/{}/", e.id.0);
+    let role = o.user_role;
+    let write = role.can_write();
+    let body = html! {
+        div.title-row {
+            h1 { (e.name) }
+            span class=(format!("badge env-{}", type_name(e.environment_type))) { (type_name(e.environment_type)) }
+            span.grow {}
+            @if write {
+                div.menu {
+                    a.button.secondary href=(format!("{base}export/?format=env")) download { "Export .env" }
+                    a.button.secondary href=(format!("{base}export/?format=json")) download { "JSON" }
+                    a.button.secondary href=(format!("{base}export/?format=yaml")) download { "YAML" }
+                }
+            }
+            a.button.secondary href=(format!("{base}tokens/")) { "Service tokens" }
+        }
+        @if !e.description.is_empty() { p.muted { (e.description) } }
+        @if !write { p.notice { "You are a viewer here: you see the keys, not the values." } }
+        div.toolbar {
+            label.search {
+                span.sr-only { "Search keys" }
+                input #filter type="search" placeholder="Search keys…" autocomplete="off" aria-controls="vars";
+            }
+            span.muted #count { (vars.len()) " variables" }
+        }
+        div.table-wrap {
+            table #vars {
+                thead { tr { th { "Key" } th { "Value" } th.num { "Version" } th { "Updated" } th {} } }
+                tbody {
+                    @for v in &vars {
+                        tr data-key=(v.key.to_lowercase()) {
+                            td { code { (v.key) } }
+                            td.value {
+                                @if write {
+                                    span.masked data-value { "••••••••" }
+                                    " "
+                                    button.small.secondary type="button" data-reveal=(format!("/vars/{}/reveal/", v.id.0)) aria-label=(format!("Reveal {}", v.key)) { "Reveal" }
+                                    " "
+                                    button.small.secondary type="button" data-copy=(format!("/vars/{}/reveal/", v.id.0)) aria-label=(format!("Copy {}", v.key)) { "Copy" }
+                                } @else {
+                                    span.muted { "hidden" }
+                                }
+                            }
+                            td.num { (v.version) }
+                            td { (v.updated_at) }
+                            td.right {
+                                a.button.small.secondary href=(format!("/vars/{}/", v.id.0)) { @if write { "Edit · history" } @else { "History" } }
+                                @if write {
+                                    " "
+                                    (button(&user, &format!("/vars/{}/delete/", v.id.0), "Delete", "danger small", Some("Delete this variable and its history?")))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if vars.is_empty() { p.muted { "No variables yet." } }
+        @if write {
+            div.grid {
+                section.card {
+                    h2 { "Add a variable" }
+                    form.stack method="post" action=(format!("{base}variables/")) {
+                        (csrf(&user))
+                        label { span { "Key" } input name="key" required pattern="[A-Za-z_][A-Za-z0-9_]*" maxlength="255" autocomplete="off" spellcheck="false"; }
+                        label { span { "Value" } textarea name="value" rows="2" autocomplete="off" spellcheck="false" {} }
+                        button.primary type="submit" { "Add variable" }
+                    }
+                }
+                section.card {
+                    h2 { "Bulk edit" }
+                    p.muted { "One KEY=value per line (.env syntax). Every key is set at once; keys not listed are left alone." }
+                    form.stack method="post" action=(format!("{base}bulk/")) {
+                        (csrf(&user))
+                        label { span.sr-only { "Variables" } textarea name="data" rows="4" placeholder="API_KEY=abc\nDEBUG=true" autocomplete="off" spellcheck="false" required {} }
+                        button.primary type="submit" { "Save all" }
+                    }
+                }
+                section.card {
+                    h2 { "Import a file" }
+                    p.muted { ".env, .json or .yaml; the name's extension picks the format." }
+                    form.stack method="post" enctype="multipart/form-data" action=(format!("{base}import/?csrf={}", user.csrf_token())) {
+                        label { span { "File" } input type="file" name="file" required; }
+                        label.check { input type="checkbox" name="overwrite" value="false"; span { "Keep existing values (do not overwrite)" } }
+                        button.primary type="submit" { "Import" }
+                    }
+                }
+                section.card {
+                    h2 { "Environment settings" }
+                    form.stack method="post" action=(format!("{base}rename/")) {
+                        (csrf(&user))
+                        label { span { "Name" } input name="name" value=(e.name) required maxlength="100"; }
+                        label { span { "Type" } (type_select(e.environment_type)) }
+                        label { span { "Description" } input name="description" value=(e.description) maxlength="1000"; }
+                        button.secondary type="submit" { "Save" }
+                    }
+                    @if role.is_admin() {
+                        (button(&user, &format!("{base}delete/"), "Delete environment", "danger", Some("Delete this environment and all its variables?")))
+                    }
+                }
+            }
+        }
+    };
+    let mut crumbs = env_crumbs(&e, &p, &o);
+    if let Some(last) = crumbs.last_mut() {
+        last.1 = None;
+    }
+    Ok(layout::render(&req, Some(&user), &e.name, &crumbs, body))
+}
+
+async fn rename_environment(
+    state: web::Data<AppState>,
+    form: Posted,
+    id: web::Path<u64>,
+) -> WebResult {
+    let outcome = async {
+        let msg = UpdateEnvironment {
+            caller: form.user.caller.clone(),
+            id: EnvId(*id),
+            patch: EnvironmentPatch::parse(&form.json())?,
+        };
+        state.kn.ask(msg).await?;
+        Ok("Environment saved.".to_string())
+    }
+    .await;
+    Ok(done(&format!("/envs/{}/", *id), outcome))
+}
+
+async fn delete_environment(
+    state: web::Data<AppState>,
+    form: Posted,
+    id: web::Path<u64>,
+) -> WebResult {
+    let outcome = async {
+        let (e, ..) = environment(&state, &form.user, EnvId(*id)).await?;
+        let msg = DeleteEnvironment {
+            caller: form.user.caller.clone(),
+            id: e.id,
+        };
+        state.kn.ask(msg).await?;
+        Ok::<_, ApiError>(e)
+    }
+    .await;
+    Ok(match outcome {
+        Ok(e) => done(
+            &format!("/projects/{}/", e.project.0),
+            Ok(format!("Environment {} deleted.", e.name)),
+        ),
+        Err(err) => done(&format!("/envs/{}/", *id), Err(err)),
+    })
+}
+
+async fn create_variable(
+    state: web::Data<AppState>,
+    form: Posted,
+    id: web::Path<u64>,
+) -> WebResult {
+    let outcome = async {
+        let mut body = form.json();
+        body.insert("environment".into(), (*id).into());
+        let msg = CreateVariable {
+            caller: form.user.caller.clone(),
+            input: NewVariable::parse(&body)?,
+        };
+        let v = state.kn.ask(msg).await?;
+        Ok(format!("{} added.", v.key))
+    }
+    .await;
+    Ok(done(&format!("/envs/{}/", *id), outcome))
+}
+
+/// What an import or bulk edit did, as one line.
+fn summary_line(
+    outcome: Result<
+        (
+            keynest_actors::org::ImportSummary,
+            Vec<keynest_actors::formats::Failure>,
+        ),
+        ApiError,
+    >,
+) -> Result<String, ApiError> {
+    outcome.map(|(s, failures)| {
+        let mut line = format!(
+            "{} added, {} updated, {} left as they were, {} failed.",
+            s.imported, s.updated, s.skipped, s.failed
+        );
+        for f in failures.iter().take(5) {
+            let at = match (&f.line, &f.key) {
+                (Some(l), _) => format!("line {l}"),
+                (None, Some(k)) => k.clone(),
+                _ => String::new(),
+            };
+            line.push_str(&format!(" {at}: {}", f.reason));
+        }
+        line
+    })
+}
+
+async fn bulk_edit(state: web::Data<AppState>, form: Posted, id: web::Path<u64>) -> WebResult {
+    let upload = Upload {
+        data: Zeroizing::new(form.get("data").unwrap_or_default().as_bytes().to_vec()),
+        format: Some(Format::Env),
+        overwrite: true,
+    };
+    let outcome = transfer::import(&state, form.user.caller.clone(), EnvId(*id), upload).await;
+    Ok(done(&format!("/envs/{}/", *id), summary_line(outcome)))
+}
+
+async fn import_file(
+    state: web::Data<AppState>,
+    Checked(user): Checked,
+    req: HttpRequest,
+    id: web::Path<u64>,
+    payload: web::Payload,
+) -> WebResult {
+    let outcome = async {
+        let upload = transfer::read_multipart(&req, payload).await?;
+        transfer::import(&state, user.caller.clone(), EnvId(*id), upload).await
+    }
+    .await;
+    Ok(done(&format!("/envs/{}/", *id), summary_line(outcome)))
+}
+
+async fn export_file(
+    state: web::Data<AppState>,
+    user: WebUser,
+    id: web::Path<u64>,
+    q: web::Query<Vec<(String, String)>>,
+) -> WebResult {
+    let format = match q
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("env") => Format::Env,
+        Some("json") => Format::Json,
+        Some("yaml") => Format::Yaml,
+        Some(_) => return Err(ApiError::bad_request("Use format env, json or yaml.").into()),
+    };
+    Ok(transfer::export(&state, user.caller.clone(), EnvId(*id), format).await?)
+}
+
+async fn tokens_page(
+    state: &AppState,
+    user: &WebUser,
+    req: &HttpRequest,
+    id: EnvId,
+    created: Option<(String, keynest_actors::model::SecretValue)>,
+) -> WebResult {
+    let (e, p, o) = environment(state, user, id).await?;
+    let tokens = all(|page| {
+        state.kn.ask(ListServiceTokens {
+            caller: user.caller.clone(),
+            env: e.id,
+            page,
+        })
+    })
+    .await?;
+    let base = format!("/envs/{}/tokens/", e.id.0);
+    let body = html! {
+        h1 { "Service tokens of " (e.name) }
+        p.muted { "A service token reads (or writes) this environment's variables only: give one to CI or a server instead of a login." }
+        @if let Some((name, token)) = &created {
+            section.card.created role="status" {
+                h2 { "Token " (name) " created" }
+                p { strong { "Copy it now: it is shown only this once." } }
+                div.row {
+                    code #new-token { (token.expose()) }
+                    button.primary.small type="button" data-copy-from="new-token" { "Copy" }
+                }
+            }
+        }
+        div.table-wrap {
+            table {
+                thead { tr { th { "Name" } th { "Access" } th { "Created" } th { "Expires" } th { "Last used" } th {} } }
+                tbody {
+                    @for t in &tokens {
+                        tr {
+                            td { (t.name) }
+                            td { (format!("{:?}", t.access).to_lowercase()) }
+                            td { (t.created_at) " " span.muted { "by " (t.created_by_name) } }
+                            td { (t.expires_at.as_deref().unwrap_or("never")) }
+                            td { (t.last_used.as_deref().unwrap_or("never")) }
+                            td.right { (button(user, &format!("{base}{}/revoke/", t.id.0), "Revoke", "danger small", Some("Revoke this token? Whatever uses it stops working."))) }
+                        }
+                    }
+                }
+            }
+        }
+        @if tokens.is_empty() { p.muted { "No service tokens." } }
+        section.card {
+            h2 { "New service token" }
+            form.row-form method="post" action=(format!("{base}new/")) {
+                (csrf(user))
+                label { span { "Name" } input name="name" required maxlength="100"; }
+                label { span { "Access" }
+                    select name="access" { option value="read" { "read" } option value="read_write" { "read_write" } } }
+                label { span { "Expires in (days)" } input name="expires_in_days" type="number" min="1" max="3650" value="90"; }
+                button.primary type="submit" { "Create token" }
+            }
+        }
+    };
+    let mut crumbs = env_crumbs(&e, &p, &o);
+    crumbs.push(Crumb("Service tokens".into(), None));
+    Ok(layout::render(
+        req,
+        Some(user),
+        "Service tokens",
+        &crumbs,
+        body,
+    ))
+}
+
+async fn list_tokens(
+    state: web::Data<AppState>,
+    user: WebUser,
+    req: HttpRequest,
+    id: web::Path<u64>,
+) -> WebResult {
+    tokens_page(&state, &user, &req, EnvId(*id), None).await
+}
+
+/// Answers the tokens page itself (not a redirect), holding the new token: the only time it is
+/// shown. The page is not compressed and not cached (`no-store`).
+async fn create_token(
+    state: web::Data<AppState>,
+    form: Posted,
+    req: HttpRequest,
+    id: web::Path<u64>,
+) -> WebResult {
+    let env = EnvId(*id);
+    let outcome = async {
+        let msg = CreateServiceToken {
+            caller: form.user.caller.clone(),
+            env,
+            input: NewServiceToken::parse(&form.json())?,
+        };
+        Ok::<_, ApiError>(state.kn.ask(msg).await?)
+    }
+    .await;
+    match outcome {
+        Ok(view) => {
+            let token = view.token.ok_or_else(|| {
+                WebError::from(ApiError::from(
+                    keynest_actors::error::DomainError::Internal(
+                        "a new service token without its token".into(),
+                    ),
+                ))
+            })?;
+            tokens_page(&state, &form.user, &req, env, Some((view.name, token))).await
+        }
+        Err(e) => Ok(done(&format!("/envs/{}/tokens/", env.0), Err(e))),
+    }
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    form: Posted,
+    path: web::Path<(u64, u64)>,
+) -> WebResult<HttpResponse> {
+    let (env, token) = path.into_inner();
+    let msg = RevokeServiceToken {
+        caller: form.user.caller.clone(),
+        env: EnvId(env),
+        id: ServiceTokenId(token),
+    };
+    let outcome = state.kn.ask(msg).await.map_err(ApiError::from);
+    Ok(done(
+        &format!("/envs/{env}/tokens/"),
+        outcome.map(|_| "Token revoked.".into()),
+    ))
+}

@@ -5,7 +5,9 @@
 //! works without it except revealing a value.
 //!
 //! Every dashboard response carries a strict Content-Security-Policy (no inline script or style),
-//! `X-Frame-Options: DENY`, `nosniff` and `no-referrer`; see `headers`.
+//! `X-Frame-Options: DENY`, `nosniff` and `Referrer-Policy: same-origin` (not `no-referrer`:
+//! with it Chromium sends `Origin: null` on our own forms, which the sign-in's cross-site check
+//! must refuse); see `headers`.
 
 pub mod account;
 pub mod assets;
@@ -37,7 +39,7 @@ pub fn headers() -> DefaultHeaders {
         .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::REFERRER_POLICY, "same-origin"))
 }
 
 /// A dashboard route: its headers, and gzip (pages of names compress ~5x; no page carries a value

@@ -6,7 +6,7 @@ use crate::http::accounts;
 use crate::http::auth::AuthAttempt;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::AppState;
-use crate::web::layout::{self, button, pager, Crumb};
+use crate::web::layout::{self, button, pager, when, Crumb};
 use crate::web::{done, page, page_number, redirect, session, Posted, WebResult, WebUser};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -257,9 +257,9 @@ async fn sessions_page(state: web::Data<AppState>, user: WebUser, req: HttpReque
                     @for s in &sessions.items {
                         tr {
                             td { "#" (s.id.0) @if s.current { " " span.badge { "this browser" } } }
-                            td { (s.created_at) }
+                            td { (when(&s.created_at)) }
                             td { (s.created_ip.as_deref().unwrap_or("unknown")) }
-                            td { (s.last_used_at) }
+                            td { (when(&s.last_used_at)) }
                             td { (s.last_used_ip.as_deref().unwrap_or("unknown")) }
                             td.right {
                                 (button(&user, &format!("/sessions/{}/end/", s.id.0), "Sign out", "danger small",

@@ -2,7 +2,7 @@
 //! organizations they administer and their own account events, with the same filters, paged.
 
 use crate::http::AppState;
-use crate::web::layout::{self, pager, Crumb};
+use crate::web::layout::{self, pager, when, Crumb};
 use crate::web::{page, page_number, WebResult, WebUser};
 use actix_web::{web, HttpRequest};
 use keynest_actors::audit::{AuditFilter, QueryAudit};
@@ -86,7 +86,7 @@ async fn audit_page(
                     tbody {
                         @for a in &entries.items {
                             tr {
-                                td.nowrap { (a.timestamp) }
+                                td.nowrap { (when(&a.timestamp)) }
                                 td { (a.user_name) br; span.muted { (a.user_email) } }
                                 td { code { (a.action) } }
                                 td { (a.target_type) @if let Some(id) = a.target_id { " #" (id) } }

@@ -5,7 +5,7 @@
 use crate::http::error::ApiError;
 use crate::http::transfer::{self, Upload};
 use crate::http::AppState;
-use crate::web::layout::{self, button, csrf, Crumb};
+use crate::web::layout::{self, button, csrf, when, Crumb};
 use crate::web::projects::{project, project_crumbs, type_name, type_select};
 use crate::web::{all, done, page, secret, Checked, Posted, WebError, WebResult, WebUser};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -109,11 +109,11 @@ async fn get_environment(
         }
         div.table-wrap {
             table #vars {
-                thead { tr { th { "Key" } th { "Value" } th.num { "Version" } th { "Updated" } th {} } }
+                thead { tr { th { "Key" } th { "Value" } th.num.wide { "Version" } th.wide { "Updated" } th {} } }
                 tbody {
                     @for v in &vars {
                         tr data-key=(v.key.to_lowercase()) {
-                            td { code { (v.key) } }
+                            td.key { code { (v.key) } }
                             td.value {
                                 @if write {
                                     span.masked data-value { "••••••••" }
@@ -125,8 +125,8 @@ async fn get_environment(
                                     span.muted { "hidden" }
                                 }
                             }
-                            td.num { (v.version) }
-                            td { (v.updated_at) }
+                            td.num.wide { (v.version) }
+                            td.wide { (when(&v.updated_at)) }
                             td.right {
                                 a.button.small.secondary href=(format!("/vars/{}/", v.id.0)) { @if write { "Edit · history" } @else { "History" } }
                                 @if write {
@@ -362,9 +362,9 @@ async fn tokens_page(
                         tr {
                             td { (t.name) }
                             td { (format!("{:?}", t.access).to_lowercase()) }
-                            td { (t.created_at) " " span.muted { "by " (t.created_by_name) } }
-                            td { (t.expires_at.as_deref().unwrap_or("never")) }
-                            td { (t.last_used.as_deref().unwrap_or("never")) }
+                            td { (when(&t.created_at)) " " span.muted { "by " (t.created_by_name) } }
+                            td { (t.expires_at.as_deref().map_or("never".into(), when)) }
+                            td { (t.last_used.as_deref().map_or("never".into(), when)) }
                             td.right { (button(user, &format!("{base}{}/revoke/", t.id.0), "Revoke", "danger small", Some("Revoke this token? Whatever uses it stops working."))) }
                         }
                     }

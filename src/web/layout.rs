@@ -165,3 +165,11 @@ pub fn pager(base: &str, page: usize, size: usize, count: usize) -> Markup {
         }
     }
 }
+
+/// An RFC 3339 timestamp as `2026-11-28 10:30 UTC`: shorter in a table, still unambiguous.
+pub fn when(ts: &str) -> String {
+    match (ts.get(..10), ts.get(11..16)) {
+        (Some(day), Some(time)) if ts.ends_with('Z') => format!("{day} {time} UTC"),
+        _ => ts.to_string(),
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::web::layout::{self, button, csrf, Crumb};
+use crate::web::layout::{self, button, csrf, when, Crumb};
 use crate::web::{all, done, page, Posted, WebResult, WebUser};
 use actix_web::{web, HttpRequest};
 use keynest_actors::input::{NamePatch, NewMember, NewOrg, NewProject, RoleChange};
@@ -305,7 +305,7 @@ async fn list_members(
                                     }
                                 } @else { (role_badge(m.role)) }
                             }
-                            td { (m.joined_at) }
+                            td { (when(&m.joined_at)) }
                             td.right {
                                 @if me {
                                     (button(&user, &format!("{base}members/{}/remove/", m.id.0), "Leave", "danger small", Some("Leave this organization?")))
@@ -341,7 +341,7 @@ async fn list_members(
                                     td { (i.email) }
                                     td { (role_badge(i.role)) }
                                     td { (format!("{:?}", i.status).to_lowercase()) }
-                                    td { (i.expires_at) }
+                                    td { (when(&i.expires_at)) }
                                     td.right { (button(&user, &format!("{base}invitations/{}/revoke/", i.id.0), "Revoke", "danger small", Some("Revoke this invitation?"))) }
                                 }
                             }

@@ -3,7 +3,7 @@
 
 use crate::http::error::ApiError;
 use crate::http::AppState;
-use crate::web::layout::{self, button, csrf, Crumb};
+use crate::web::layout::{self, button, csrf, when, Crumb};
 use crate::web::orgs::{org, org_crumbs};
 use crate::web::{all, done, page, Posted, WebResult, WebUser};
 use actix_web::{web, HttpRequest};
@@ -114,7 +114,7 @@ async fn get_project(
                                 td { a href=(format!("/envs/{}/", e.id.0)) { (e.name) } }
                                 td { span class=(format!("badge env-{}", type_name(e.environment_type))) { (type_name(e.environment_type)) } }
                                 td.num { (e.variable_count) }
-                                td { (e.updated_at) }
+                                td { (when(&e.updated_at)) }
                             }
                         }
                     }

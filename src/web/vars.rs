@@ -6,7 +6,7 @@ use crate::http::error::{ApiError, ErrorCode};
 use crate::http::secret_body::SecretBuf;
 use crate::http::AppState;
 use crate::web::envs::{env_crumbs, environment};
-use crate::web::layout::{self, button, csrf, pager, Crumb};
+use crate::web::layout::{self, button, csrf, pager, when, Crumb};
 use crate::web::{done, page, page_number, secret, Checked, Posted, WebResult, WebUser};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -104,7 +104,7 @@ async fn get_variable(
                     @for ver in &versions.items {
                         tr {
                             td.num { (ver.version) }
-                            td { (ver.created_at) }
+                            td { (when(&ver.created_at)) }
                             td { (ver.created_by_name) }
                             td.right {
                                 @if ver.version == v.version { span.badge { "current" } }

@@ -74,8 +74,9 @@ impl Ui<'_> {
     }
 
     fn wait_path(&self, prefix: &str) {
-        self.d
-            .wait_for(&format!("a page under {prefix}"), |_| self.path().starts_with(prefix));
+        self.d.wait_for(&format!("a page under {prefix}"), |_| {
+            self.path().starts_with(prefix)
+        });
     }
 
     /// The id in a path such as `/envs/3/`.
@@ -118,8 +119,7 @@ impl Ui<'_> {
     }
 
     fn sign_out(&self) {
-        self.d
-            .click(&self.d.find("form[action='/logout/'] button"));
+        self.d.click(&self.d.find("form[action='/logout/'] button"));
         self.wait_path("/login/");
     }
 }
@@ -169,7 +169,10 @@ fn a_team_manages_its_secrets_in_the_browser() {
     assert_eq!(ui.flash(), "Organization created.");
     ui.submit("form[action$='/projects/']", &[("name", "web")]);
     ui.wait_path("/projects/");
-    ui.d.click(&ui.d.find("form[action$='/environments/'] select option[value=production]"));
+    ui.d.click(
+        &ui.d
+            .find("form[action$='/environments/'] select option[value=production]"),
+    );
     ui.submit("form[action$='/environments/']", &[("name", "production")]);
     ui.wait_path("/envs/");
     let env = ui.id_in_path();
@@ -180,9 +183,7 @@ fn a_team_manages_its_secrets_in_the_browser() {
             "form[action$='/variables/']",
             &[("key", key), ("value", value)],
         );
-        ui.d.wait_for("the new variable", |d| {
-            !d.find_all(&ui.row(key)).is_empty()
-        });
+        ui.d.wait_for("the new variable", |d| !d.find_all(&ui.row(key)).is_empty());
     }
     assert!(!d.source().contains(DB_URL), "values are not in the page");
 
@@ -200,22 +201,33 @@ fn a_team_manages_its_secrets_in_the_browser() {
     ui.go(&format!("/envs/{env}/"));
     d.click(&d.find(&format!("{} button[data-reveal]", ui.row("HTML_VALUE"))));
     let cell = format!("{} [data-value]", ui.row("HTML_VALUE"));
-    d.wait_for("the revealed value", |d| d.text(&d.find(&cell)) == HTML_VALUE);
+    d.wait_for("the revealed value", |d| {
+        d.text(&d.find(&cell)) == HTML_VALUE
+    });
     let injected = d.exec(
         "return [document.querySelectorAll('#vars img, #vars td script').length, window.pwned === undefined]",
         json!([]),
     );
-    assert_eq!(injected, json!([0, true]), "the value's HTML was not interpreted");
+    assert_eq!(
+        injected,
+        json!([0, true]),
+        "the value's HTML was not interpreted"
+    );
     ui.shot("environment");
 
     // Edit, then roll back to the first version.
     d.click(&d.find(&format!("{} a[href^='/vars/']", ui.row("DATABASE_URL"))));
     ui.wait_path("/vars/");
-    ui.submit("form.stack:not([action$='/rename/'])", &[("value", "postgresql://changed")]);
+    ui.submit(
+        "form.stack:not([action$='/rename/'])",
+        &[("value", "postgresql://changed")],
+    );
     d.wait_for("the save notice", |_| ui.flash().contains("version 2"));
     d.click(&d.find("#history form[action$='/rollback/'] button"));
     d.accept_alert();
-    d.wait_for("the rollback notice", |_| ui.flash().contains("now version 3"));
+    d.wait_for("the rollback notice", |_| {
+        ui.flash().contains("now version 3")
+    });
     d.click(&d.find("button[data-reveal]"));
     d.wait_for("the rolled-back value", |d| {
         d.text(&d.find("p [data-value]")) == DB_URL
@@ -242,14 +254,20 @@ fn a_team_manages_its_secrets_in_the_browser() {
     assert!(!d.find_all(&ui.row("IMPORTED_KEY")).is_empty());
 
     // Bulk edit: several keys at once.
-    ui.submit("form[action$='/bulk/']", &[("data", "DEBUG=false\nNEW_ONE=1\n")]);
+    ui.submit(
+        "form[action$='/bulk/']",
+        &[("data", "DEBUG=false\nNEW_ONE=1\n")],
+    );
     d.wait_for("the bulk notice", |_| {
         ui.flash().starts_with("1 added, 1 updated")
     });
 
     // A request without the CSRF token is refused, and changes nothing; with it, it works.
     let evil = json!({"method": "POST", "form": {"key": "EVIL", "value": "1"}});
-    assert_eq!(ui.fetch_status(&format!("/envs/{env}/variables/"), evil), 403);
+    assert_eq!(
+        ui.fetch_status(&format!("/envs/{env}/variables/"), evil),
+        403
+    );
     ui.go(&format!("/envs/{env}/"));
     assert!(d.find_all(&ui.row("EVIL")).is_empty());
     let csp = d.exec_async(
@@ -257,7 +275,8 @@ fn a_team_manages_its_secrets_in_the_browser() {
         json!([]),
     );
     assert!(
-        csp.as_str().is_some_and(|c| c.contains("script-src 'self'") && !c.contains("unsafe-inline")),
+        csp.as_str()
+            .is_some_and(|c| c.contains("script-src 'self'") && !c.contains("unsafe-inline")),
         "{csp}"
     );
 
@@ -309,7 +328,10 @@ fn a_team_manages_its_secrets_in_the_browser() {
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
         json!([]),
     );
-    assert!(overflow.as_i64().is_some_and(|o| o <= 0), "page overflows by {overflow}");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "page overflows by {overflow}"
+    );
     ui.shot("environment-narrow");
     d.set_size(1280, 900);
 
@@ -319,8 +341,13 @@ fn a_team_manages_its_secrets_in_the_browser() {
     d.click(&d.find("form[action$='/accept/'] button"));
     d.wait_for("joining", |_| ui.flash().contains("You joined Acme"));
     ui.go(&format!("/envs/{env}/"));
-    assert!(!d.find_all(&ui.row("DATABASE_URL")).is_empty(), "keys are listed");
-    assert!(d.find_all("button[data-reveal], button[data-copy]").is_empty());
+    assert!(
+        !d.find_all(&ui.row("DATABASE_URL")).is_empty(),
+        "keys are listed"
+    );
+    assert!(d
+        .find_all("button[data-reveal], button[data-copy]")
+        .is_empty());
     assert!(d.source().contains("you see the keys, not the values"));
     let var: u64 = d
         .exec(

@@ -120,7 +120,11 @@ impl Driver {
         let mut resp = resp.unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
         let status = resp.status().as_u16();
         let v: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
-        assert!(status < 400, "webdriver {method} {path}: {status} {}", v["value"]);
+        assert!(
+            status < 400,
+            "webdriver {method} {path}: {status} {}",
+            v["value"]
+        );
         v["value"].clone()
     }
 

@@ -5,9 +5,11 @@
 use crate::http::error::ApiError;
 use crate::http::transfer::{self, Upload};
 use crate::http::AppState;
-use crate::web::layout::{self, button, csrf, when, Crumb};
+use crate::web::layout::{self, button, csrf, pager, when, Crumb};
 use crate::web::projects::{project, project_crumbs, type_name, type_select};
-use crate::web::{all, done, page, secret, Checked, Posted, WebError, WebResult, WebUser};
+use crate::web::{
+    all, done, page, page_number, secret, window, Checked, Posted, WebError, WebResult, WebUser,
+};
 use actix_web::{web, HttpRequest, HttpResponse};
 use keynest_actors::formats::Format;
 use keynest_actors::input::{EnvironmentPatch, NewServiceToken, NewVariable};
@@ -16,6 +18,7 @@ use keynest_actors::org::service_tokens::{
     CreateServiceToken, ListServiceTokens, RevokeServiceToken,
 };
 use keynest_actors::org::{CreateVariable, DeleteEnvironment, GetEnvironment, UpdateEnvironment};
+use keynest_actors::page::MAX_PAGE_SIZE;
 use maud::html;
 use zeroize::Zeroizing;
 
@@ -52,6 +55,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ));
 }
 
+/// Variables shown on one page of an environment.
+const ENV_PAGE: usize = 500;
+
 /// The environment, its project and organization, as the caller sees them.
 pub async fn environment(
     state: &AppState,
@@ -80,7 +86,18 @@ async fn get_environment(
     id: web::Path<u64>,
 ) -> WebResult {
     let (e, p, o) = environment(&state, &user, EnvId(*id)).await?;
-    let vars = all(|page| state.kn.list_variables(&user.caller, e.id, page)).await?;
+    // Up to 500 variables a page (a default environment holds at most 10,000): each facade page
+    // of 100 skips the ones before it, so one page of all 10,000 would read ~500,000 rows.
+    let n = page_number(&req);
+    let per = ENV_PAGE / MAX_PAGE_SIZE;
+    let first = (n - 1).saturating_mul(per).saturating_add(1);
+    let listed = window(
+        |page| state.kn.list_variables(&user.caller, e.id, page),
+        first,
+        per,
+    )
+    .await?;
+    let (total, vars) = (listed.count, listed.items);
     let base = format!("/envs/{}/", e.id.0);
     let role = o.user_role;
     let write = role.can_write();
@@ -105,7 +122,7 @@ async fn get_environment(
                 span.sr-only { "Search keys" }
                 input #filter type="search" placeholder="Search keys…" autocomplete="off" aria-controls="vars";
             }
-            span.muted #count { (vars.len()) " variables" }
+            span.muted #count { (vars.len()) " variables" @if total > vars.len() { " (of " (total) ": search filters this page)" } }
         }
         div.table-wrap {
             table #vars {
@@ -129,10 +146,6 @@ async fn get_environment(
                             td.wide { (when(&v.updated_at)) }
                             td.right {
                                 a.button.small.secondary href=(format!("/vars/{}/", v.id.0)) { @if write { "Edit · history" } @else { "History" } }
-                                @if write {
-                                    " "
-                                    (button(&user, &format!("/vars/{}/delete/", v.id.0), "Delete", "danger small", Some("Delete this variable and its history?")))
-                                }
                             }
                         }
                     }
@@ -140,6 +153,7 @@ async fn get_environment(
             }
         }
         @if vars.is_empty() { p.muted { "No variables yet." } }
+        (pager(&base, n, ENV_PAGE, total))
         @if write {
             div.grid {
                 section.card {

@@ -284,20 +284,42 @@ impl FromRequest for Checked {
 }
 
 /// Every item of a paged list, page after page (the facade pages at most 100 at a time).
-pub async fn all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, WebError>
+pub async fn all<T, F, Fut>(fetch: F) -> Result<Vec<T>, WebError>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: std::future::Future<Output = keynest_actors::error::DomainResult<Paged<T>>>,
 {
-    let mut out = Vec::new();
-    for n in 1.. {
+    Ok(window(fetch, 1, usize::MAX).await?.items)
+}
+
+/// `count` facade pages of 100 from page `first` on (fewer at the end of the list), and the
+/// list's whole count. Each facade page skips the ones before it, so a dashboard page of 500
+/// starting at 5,000 costs 5,500 reads, not the whole list.
+pub async fn window<T, F, Fut>(
+    mut fetch: F,
+    first: usize,
+    count: usize,
+) -> Result<Paged<T>, WebError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = keynest_actors::error::DomainResult<Paged<T>>>,
+{
+    let mut out = Paged {
+        count: 0,
+        items: Vec::new(),
+    };
+    for n in first..first.saturating_add(count) {
         let Some(p) = PageRequest::new(n, MAX_PAGE_SIZE) else {
             break;
         };
+        if !p.exists(out.count) && n > first {
+            break;
+        }
         let page = fetch(p).await?;
+        out.count = page.count;
         let got = page.items.len();
-        out.extend(page.items);
-        if got < MAX_PAGE_SIZE || out.len() >= page.count {
+        out.items.extend(page.items);
+        if got < MAX_PAGE_SIZE || p.end() >= page.count {
             break;
         }
     }

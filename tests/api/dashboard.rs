@@ -329,3 +329,32 @@ fn names_and_keys_are_shown_as_text_and_viewers_get_no_values() {
     eve.register("eve");
     assert_eq!(eve.get(&format!("/envs/{env}/")).status, 404);
 }
+
+#[test]
+fn a_large_environment_is_shown_500_variables_a_page() {
+    let server = TestServer::start();
+    let (user, _, env) = server.user_with_env("ann");
+    let data: String = (0..501).map(|i| format!("KEY_{i:04}=v{i}\n")).collect();
+    server
+        .post(
+            &format!("/api/environments/{env}/import/"),
+            Some(&user.token),
+            serde_json::json!({"data": data, "format": "env"}),
+        )
+        .expect(200);
+    let mut web = Web::new(&server);
+    web.post(
+        "/login/",
+        &[("email", &user.email), ("password", "correct horse battery")],
+        &[],
+    );
+    let rows = |text: &str| text.matches("<tr data-key=").count();
+    let first = web.get(&format!("/envs/{env}/"));
+    assert_eq!(rows(&first.text), 500);
+    assert!(first.text.contains("key_0000") && !first.text.contains("key_0500"));
+    assert!(first.text.contains("Page 1 of 2"));
+    let second = web.get(&format!("/envs/{env}/?page=2"));
+    assert_eq!(rows(&second.text), 1);
+    assert!(second.text.contains("key_0500"));
+    assert_eq!(rows(&web.get(&format!("/envs/{env}/?page=3")).text), 0);
+}

@@ -345,7 +345,10 @@ fn a_large_environment_is_shown_500_variables_a_page() {
     let mut web = Web::new(&server);
     web.post(
         "/login/",
-        &[("email", &user.email), ("password", "correct horse battery")],
+        &[
+            ("email", &user.email),
+            ("password", "correct horse battery"),
+        ],
         &[],
     );
     let rows = |text: &str| text.matches("<tr data-key=").count();

@@ -205,11 +205,30 @@ impl Driver {
         self.type_into(&e, text);
     }
 
-    pub fn text(&self, e: &El) -> String {
-        self.cmd("GET", &format!("/element/{}/text", e.0), Value::Null)
-            .as_str()
+    /// The rendered text of the first element matching `css`, read in one script call (so a
+    /// page that changes between finding and reading cannot make it stale).
+    pub fn text_of(&self, css: &str) -> Option<String> {
+        self.exec(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+            json!([css]),
+        )
+        .as_str()
+        .map(str::to_string)
+    }
+
+    /// The rendered texts of every element matching `css`.
+    pub fn texts_of(&self, css: &str) -> Vec<String> {
+        let v = self.exec(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
+            json!([css]),
+        );
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
-            .to_string()
     }
 
     pub fn exec(&self, script: &str, args: Value) -> Value {

@@ -113,7 +113,7 @@ async fn get_environment(
                     a.button.secondary href=(format!("{base}export/?format=yaml")) download { "YAML" }
                 }
             }
-            a.button.secondary href=(format!("{base}tokens/")) { "Service tokens" }
+            @if write { a.button.secondary href=(format!("{base}tokens/")) { "Service tokens" } }
         }
         @if !e.description.is_empty() { p.muted { (e.description) } }
         @if !write { p.notice { "You are a viewer here: you see the keys, not the values." } }

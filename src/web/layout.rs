@@ -55,6 +55,7 @@ pub fn render(
                 script src=(assets::js_path()) defer {}
             }
             body {
+                a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "KeyNest" }
                     @if let Some(u) = user {
@@ -69,7 +70,7 @@ pub fn render(
                         }
                     }
                 }
-                main {
+                main #main tabindex="-1" {
                     @if !crumbs.is_empty() {
                         nav.crumbs aria-label="Breadcrumb" {
                             @for (i, c) in crumbs.iter().enumerate() {

@@ -45,13 +45,27 @@ pub fn headers() -> DefaultHeaders {
 /// A dashboard route: its headers, and gzip (pages of names compress ~5x; no page carries a value
 /// or an unmasked token, see `session`).
 pub fn page(r: actix_web::Resource) -> impl HttpServiceFactory {
-    r.wrap(actix_web::middleware::Compress::default())
+    pages_errors(r)
+        .wrap(actix_web::middleware::Compress::default())
         .wrap(headers())
 }
 
 /// A dashboard route whose answer holds a value or a token: not compressed.
 pub fn secret(r: actix_web::Resource) -> impl HttpServiceFactory {
-    r.wrap(headers())
+    pages_errors(r).wrap(headers())
+}
+
+/// A path that names nothing (`/envs/abc/`) or a form that cannot be read answers a page, as
+/// everything else in the dashboard does, not the API's JSON.
+fn pages_errors(r: actix_web::Resource) -> actix_web::Resource {
+    r.app_data(
+        web::PathConfig::default().error_handler(|_, _| {
+            WebError::Api(ApiError::not_found("There is no such page.")).into()
+        }),
+    )
+    .app_data(web::FormConfig::default().error_handler(|_, _| {
+        WebError::Api(ApiError::bad_request("The form could not be read.")).into()
+    }))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -342,4 +356,56 @@ pub fn page_number(req: &HttpRequest) -> usize {
 /// The error a handler met before any facade call, for a form's redirect.
 pub fn refused(code: ErrorCode, text: &str) -> ApiError {
     ApiError::new(code, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn form_fields_become_the_json_the_api_parsers_take() {
+        let got = fields_json(&form(&[
+            ("csrf", "00"),
+            ("name", "web"),
+            ("description", ""),
+            ("organization", "3"),
+            ("expires_in_days", "0.5"),
+            ("version", "x"),
+            ("overwrite", "false"),
+            ("value", ""),
+        ]));
+        assert_eq!(
+            Value::Object(got),
+            json!({"name": "web", "organization": 3, "expires_in_days": 0.5, "version": "x",
+                   "overwrite": false, "value": ""}),
+            "no csrf, empty optional fields left out, an empty value kept, numbers as numbers, \
+             a non-number left for the parser to refuse"
+        );
+    }
+
+    #[test]
+    fn error_details_read_as_one_line() {
+        let cases = [
+            (json!("Not found."), "Not found."),
+            (
+                json!({"key": ["Too long.", "Bad."], "non_field_errors": ["Both."]}),
+                "key: Too long. Bad.; Both.",
+            ),
+            (
+                json!({"expires_in_days": ["Too many."]}),
+                "expires in days: Too many.",
+            ),
+        ];
+        for (details, want) in cases {
+            assert_eq!(message(&details), want, "{details}");
+        }
+    }
 }

@@ -296,6 +296,14 @@ fn names_and_keys_are_shown_as_text_and_viewers_get_no_values() {
     assert!(page.text.contains("&lt;b&gt;prod&lt;/b&gt;"));
     assert!(!page.text.contains("<script>alert") && !page.text.contains("<b>prod"));
     assert!(page.text.contains("data-reveal"), "editors get the button");
+    let nothing = ann.get("/envs/abc/");
+    assert_eq!(nothing.status, 404);
+    assert!(
+        nothing
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/html")),
+        "a page, not the API's JSON"
+    );
     assert!(
         !page.text.contains("s3cret-value"),
         "values are not in the page"

@@ -297,7 +297,7 @@ fn a_team_manages_its_secrets_in_the_browser() {
     ui.wait_path("/envs/");
     d.click(&d.find("nav.crumbs a[href^='/projects/']"));
     d.click(&d.find("form[action$='/compare/'] button"));
-    ui.wait_path("/projects/");
+    d.wait_for("the comparison", |_| ui.path().contains("/compare/"));
     assert!(d.source().contains("Only in production"));
 
     // The audit log with a filter, and the sessions.

@@ -43,7 +43,29 @@ pub fn render(
     body: Markup,
 ) -> HttpResponse {
     let flash = take_flash(req);
-    let markup = html! {
+    let notice = flash.as_ref().map(|(error, text)| {
+        html! { div.flash.error[*error] role=(if *error { "alert" } else { "status" }) { (text) } }
+    });
+    let markup = shell(
+        user,
+        title,
+        crumbs,
+        html! { (notice.unwrap_or_default()) (body) },
+    );
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8");
+    if flash.is_some() {
+        let mut gone = Cookie::build(FLASH, "").path("/").finish();
+        gone.make_removal();
+        res.cookie(gone);
+    }
+    res.body(markup.into_string())
+}
+
+/// The document around every page: head, top bar (with the signed-in user's navigation),
+/// breadcrumbs, and `body` in `main`.
+fn shell(user: Option<&WebUser>, title: &str, crumbs: &[Crumb], body: Markup) -> Markup {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -82,44 +104,19 @@ pub fn render(
                             }
                         }
                     }
-                    @if let Some((error, text)) = &flash {
-                        div.flash.error[*error] role=(if *error { "alert" } else { "status" }) { (text) }
-                    }
                     (body)
                 }
             }
         }
-    };
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/html; charset=utf-8");
-    if flash.is_some() {
-        let mut gone = Cookie::build(FLASH, "").path("/").finish();
-        gone.make_removal();
-        res.cookie(gone);
     }
-    res.body(markup.into_string())
 }
 
 /// A page for a refused request, with its status.
 pub fn error_page(status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · KeyNest" }
-                link rel="stylesheet" href=(assets::css_path());
-            }
-            body {
-                header.top { a.brand href="/" { "KeyNest" } }
-                main {
-                    h1 { (title) }
-                    p.error-text { (text) }
-                    p { a href="/" { "Back to the dashboard" } }
-                }
-            }
-        }
+    let body = html! {
+        h1 { (title) }
+        p.error-text { (text) }
+        p { a href="/" { "Back to the dashboard" } }
     };
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -128,7 +125,7 @@ pub fn error_page(status: StatusCode, title: &str, text: &str) -> HttpResponse {
             crate::web::CSP,
         ))
         .insert_header((actix_web::http::header::X_FRAME_OPTIONS, "DENY"))
-        .body(markup.into_string())
+        .body(shell(None, title, &[], body).into_string())
 }
 
 /// The hidden CSRF field of a form.

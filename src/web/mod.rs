@@ -19,7 +19,7 @@ pub mod projects;
 pub mod session;
 pub mod vars;
 
-use crate::http::error::{ApiError, ErrorCode};
+use crate::http::error::ApiError;
 use actix_web::dev::{HttpServiceFactory, Payload};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::DefaultHeaders;
@@ -351,11 +351,6 @@ pub fn page_number(req: &HttpRequest) -> usize {
         })
         .filter(|n: &usize| *n >= 1)
         .unwrap_or(1)
-}
-
-/// The error a handler met before any facade call, for a form's redirect.
-pub fn refused(code: ErrorCode, text: &str) -> ApiError {
-    ApiError::new(code, text)
 }
 
 #[cfg(test)]

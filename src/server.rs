@@ -202,9 +202,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                     );
                     if metrics_on {
                         metrics::request(route, &method, status, took);
-                        if status == 401 && route == LOGIN {
-                            metrics::failed_login();
-                        }
                     }
                     Ok(request_id::stamp(res, &id))
                 }
@@ -356,9 +353,6 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     }
     cors
 }
-
-/// The login route's pattern: a 401 there is a failed login.
-const LOGIN: &str = "/api/auth/login/";
 
 async fn no_route() -> HttpResponse {
     ApiError::not_found("No such endpoint.").error_response()

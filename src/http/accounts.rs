@@ -84,8 +84,12 @@ pub async fn login(
     match state.kn.account(msg).await {
         Ok(s) => Ok(s),
         Err(e) => {
-            if let (Some(limiter), DomainError::Unauthorized(_)) = (&state.limiter, &e) {
-                limiter.login_failed(account, now_micros());
+            if let DomainError::Unauthorized(_) = &e {
+                // Counted here, not by route, so the dashboard's failures are counted too.
+                crate::http::metrics::failed_login();
+                if let Some(limiter) = &state.limiter {
+                    limiter.login_failed(account, now_micros());
+                }
             }
             Err(e.into())
         }

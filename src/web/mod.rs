@@ -55,17 +55,22 @@ pub fn secret(r: actix_web::Resource) -> impl HttpServiceFactory {
     pages_errors(r).wrap(headers())
 }
 
-/// A path that names nothing (`/envs/abc/`) or a form that cannot be read answers a page, as
-/// everything else in the dashboard does, not the API's JSON.
+/// A path that names nothing (`/envs/abc/`) or a form that cannot be read (or is over 1 MiB)
+/// answers a page, as everything else in the dashboard does, not the API's JSON.
 fn pages_errors(r: actix_web::Resource) -> actix_web::Resource {
     r.app_data(
         web::PathConfig::default().error_handler(|_, _| {
             WebError::Api(ApiError::not_found("There is no such page.")).into()
         }),
     )
-    .app_data(web::FormConfig::default().error_handler(|_, _| {
-        WebError::Api(ApiError::bad_request("The form could not be read.")).into()
-    }))
+    // A value may be 64 KiB and a bulk edit several of them (actix's default is 16 KiB).
+    .app_data(
+        web::FormConfig::default()
+            .limit(crate::http::JSON_LIMIT)
+            .error_handler(|_, _| {
+                WebError::Api(ApiError::bad_request("The form could not be read.")).into()
+            }),
+    )
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -35,6 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/sessions/").route(web::get().to(sessions_page)),
         ))
         .service(page(
+            web::resource("/sessions/end-others/").route(web::post().to(end_other_sessions)),
+        ))
+        .service(page(
             web::resource("/sessions/end-all/").route(web::post().to(end_all_sessions)),
         ))
         .service(page(
@@ -248,7 +251,8 @@ async fn sessions_page(state: web::Data<AppState>, user: WebUser, req: HttpReque
         h1 { "Your sessions" }
         p.muted { "Every sign-in, from the dashboard, the CLI or the API, is a session. End the ones you do not recognise." }
         div.actions {
-            (button(&user, "/sessions/end-all/", "Sign out everywhere else", "secondary", Some("End every other session?")))
+            (button(&user, "/sessions/end-others/", "Sign out everywhere else", "secondary", Some("End every other session?")))
+            (button(&user, "/sessions/end-all/", "Sign out everywhere", "danger", Some("End every session, this one included?")))
         }
         div.table-wrap {
             table {
@@ -291,7 +295,7 @@ async fn end_session(state: web::Data<AppState>, form: Posted, id: web::Path<u64
     Ok(done("/sessions/", outcome.map(|_| "Session ended.".into())))
 }
 
-async fn end_all_sessions(state: web::Data<AppState>, form: Posted) -> WebResult {
+async fn end_other_sessions(state: web::Data<AppState>, form: Posted) -> WebResult {
     let msg = LogoutAll {
         caller: form.user.caller.clone(),
         keep_current: true,
@@ -301,4 +305,15 @@ async fn end_all_sessions(state: web::Data<AppState>, form: Posted) -> WebResult
         "/sessions/",
         outcome.map(|n| format!("Signed out of {n} other sessions.")),
     ))
+}
+
+async fn end_all_sessions(state: web::Data<AppState>, form: Posted) -> WebResult {
+    let msg = LogoutAll {
+        caller: form.user.caller.clone(),
+        keep_current: false,
+    };
+    state.kn.account(msg).await?;
+    let mut res = done("/login/", Ok("Signed out everywhere.".into()));
+    let _ = res.add_cookie(&session::sign_out_cookie(&state));
+    Ok(res)
 }

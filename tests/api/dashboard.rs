@@ -369,3 +369,36 @@ fn a_large_environment_is_shown_500_variables_a_page() {
     assert!(second.text.contains("key_0500"));
     assert_eq!(rows(&web.get(&format!("/envs/{env}/?page=3")).text), 0);
 }
+
+#[test]
+fn the_sessions_page_signs_out_the_others_or_everywhere() {
+    let server = TestServer::start();
+    let user = server.register("ann");
+    let mut web = Web::new(&server);
+    let login = [
+        ("email", user.email.as_str()),
+        ("password", "correct horse battery"),
+    ];
+    web.post("/login/", &login, &[]);
+    let page = web.get("/sessions/");
+    assert_eq!(
+        page.text.matches("/end/\"").count(),
+        2,
+        "both sessions listed"
+    );
+    let csrf = web.csrf();
+    let res = web.post("/sessions/end-others/", &[("csrf", &csrf)], &[]);
+    assert_eq!(res.header("location"), Some("/sessions/"));
+    server
+        .get("/api/auth/profile/", Some(&user.token))
+        .expect_error(401, "not_authenticated");
+    assert_eq!(web.get("/sessions/").status, 200, "this one kept");
+
+    let mut other = Web::new(&server);
+    other.post("/login/", &login, &[]);
+    let csrf = web.csrf();
+    let res = web.post("/sessions/end-all/", &[("csrf", &csrf)], &[]);
+    assert_eq!(res.header("location"), Some("/login/"));
+    assert_eq!(web.cookie, None, "the cookie is cleared");
+    assert_eq!(other.get("/orgs/").header("location"), Some("/login/"));
+}

@@ -161,13 +161,16 @@ fn a_team_manages_its_secrets_in_the_browser() {
     ui.wait_path("/login/");
     ui.shot("login");
     ui.register("ann");
+    ui.shot("organizations");
 
     // An organization, a project, an environment.
     ui.submit("form[action='/orgs/']", &[("name", "Acme")]);
     ui.wait_path("/orgs/2/");
     d.wait_for("the notice", |_| ui.flash() == "Organization created.");
+    ui.shot("organization");
     ui.submit("form[action$='/projects/']", &[("name", "web")]);
     ui.wait_path("/projects/");
+    ui.shot("project");
     ui.d.click(
         &ui.d
             .find("form[action$='/environments/'] select option[value=production]"),
@@ -299,6 +302,7 @@ fn a_team_manages_its_secrets_in_the_browser() {
     d.click(&d.find("form[action$='/compare/'] button"));
     d.wait_for("the comparison", |_| ui.path().contains("/compare/"));
     assert!(d.source().contains("Only in production"));
+    ui.shot("compare");
 
     // The audit log with a filter, and the sessions.
     ui.go("/audit/");
@@ -310,6 +314,7 @@ fn a_team_manages_its_secrets_in_the_browser() {
     });
     ui.go("/sessions/");
     assert!(d.source().contains("this browser"));
+    ui.shot("sessions");
 
     // Invite Bob as a viewer.
     ui.go("/orgs/2/members/");

@@ -1,22 +1,17 @@
 //! An environment: its variables (values hidden; revealed one at a time by `vars::reveal`),
-//! adding one, bulk edit, import and export, renaming and deleting the environment, and its
-//! service tokens.
+//! adding one, bulk edit, import and export, renaming and deleting the environment. Its service
+//! tokens are in `tokens.rs`.
 
 use crate::http::error::ApiError;
 use crate::http::transfer::{self, Upload};
 use crate::http::AppState;
 use crate::web::layout::{self, button, csrf, pager, when, Crumb};
 use crate::web::projects::{project, project_crumbs, type_name, type_select};
-use crate::web::{
-    all, done, page, page_number, secret, window, Checked, Posted, WebError, WebResult, WebUser,
-};
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::web::{done, page, page_number, secret, window, Checked, Posted, WebResult, WebUser};
+use actix_web::{web, HttpRequest};
 use keynest_actors::formats::Format;
-use keynest_actors::input::{EnvironmentPatch, NewServiceToken, NewVariable};
-use keynest_actors::model::{EnvId, EnvironmentView, OrgView, ProjectView, ServiceTokenId};
-use keynest_actors::org::service_tokens::{
-    CreateServiceToken, ListServiceTokens, RevokeServiceToken,
-};
+use keynest_actors::input::{EnvironmentPatch, NewVariable};
+use keynest_actors::model::{EnvId, EnvironmentView, OrgView, ProjectView};
 use keynest_actors::org::{CreateVariable, DeleteEnvironment, GetEnvironment, UpdateEnvironment};
 use keynest_actors::page::MAX_PAGE_SIZE;
 use maud::html;
@@ -43,15 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))
     .service(secret(
         web::resource("/envs/{id}/export/").route(web::get().to(export_file)),
-    ))
-    .service(page(
-        web::resource("/envs/{id}/tokens/").route(web::get().to(list_tokens)),
-    ))
-    .service(secret(
-        web::resource("/envs/{id}/tokens/new/").route(web::post().to(create_token)),
-    ))
-    .service(page(
-        web::resource("/envs/{id}/tokens/{token}/revoke/").route(web::post().to(revoke_token)),
     ));
 }
 
@@ -336,135 +322,4 @@ async fn export_file(
         Some(_) => return Err(ApiError::bad_request("Use format env, json or yaml.").into()),
     };
     Ok(transfer::export(&state, user.caller.clone(), EnvId(*id), format).await?)
-}
-
-async fn tokens_page(
-    state: &AppState,
-    user: &WebUser,
-    req: &HttpRequest,
-    id: EnvId,
-    created: Option<(String, keynest_actors::model::SecretValue)>,
-) -> WebResult {
-    let (e, p, o) = environment(state, user, id).await?;
-    let tokens = all(|page| {
-        state.kn.ask(ListServiceTokens {
-            caller: user.caller.clone(),
-            env: e.id,
-            page,
-        })
-    })
-    .await?;
-    let base = format!("/envs/{}/tokens/", e.id.0);
-    let body = html! {
-        h1 { "Service tokens of " (e.name) }
-        p.muted { "A service token reads (or writes) this environment's variables only: give one to CI or a server instead of a login." }
-        @if let Some((name, token)) = &created {
-            section.card.created role="status" {
-                h2 { "Token " (name) " created" }
-                p { strong { "Copy it now: it is shown only this once." } }
-                div.row {
-                    code #new-token { (token.expose()) }
-                    button.primary.small type="button" data-copy-from="new-token" { "Copy" }
-                }
-            }
-        }
-        div.table-wrap {
-            table {
-                thead { tr { th { "Name" } th { "Access" } th { "Created" } th { "Expires" } th { "Last used" } th {} } }
-                tbody {
-                    @for t in &tokens {
-                        tr {
-                            td { (t.name) }
-                            td { (format!("{:?}", t.access).to_lowercase()) }
-                            td { (when(&t.created_at)) " " span.muted { "by " (t.created_by_name) } }
-                            td { (t.expires_at.as_deref().map_or("never".into(), when)) }
-                            td { (t.last_used.as_deref().map_or("never".into(), when)) }
-                            td.right { (button(user, &format!("{base}{}/revoke/", t.id.0), "Revoke", "danger small", Some("Revoke this token? Whatever uses it stops working."))) }
-                        }
-                    }
-                }
-            }
-        }
-        @if tokens.is_empty() { p.muted { "No service tokens." } }
-        section.card {
-            h2 { "New service token" }
-            form.row-form method="post" action=(format!("{base}new/")) {
-                (csrf(user))
-                label { span { "Name" } input name="name" required maxlength="100"; }
-                label { span { "Access" }
-                    select name="access" { option value="read" { "read" } option value="read_write" { "read_write" } } }
-                label { span { "Expires in (days)" } input name="expires_in_days" type="number" min="1" max="3650" value="90"; }
-                button.primary type="submit" { "Create token" }
-            }
-        }
-    };
-    let mut crumbs = env_crumbs(&e, &p, &o);
-    crumbs.push(Crumb("Service tokens".into(), None));
-    Ok(layout::render(
-        req,
-        Some(user),
-        "Service tokens",
-        &crumbs,
-        body,
-    ))
-}
-
-async fn list_tokens(
-    state: web::Data<AppState>,
-    user: WebUser,
-    req: HttpRequest,
-    id: web::Path<u64>,
-) -> WebResult {
-    tokens_page(&state, &user, &req, EnvId(*id), None).await
-}
-
-/// Answers the tokens page itself (not a redirect), holding the new token: the only time it is
-/// shown. The page is not compressed and not cached (`no-store`).
-async fn create_token(
-    state: web::Data<AppState>,
-    form: Posted,
-    req: HttpRequest,
-    id: web::Path<u64>,
-) -> WebResult {
-    let env = EnvId(*id);
-    let outcome = async {
-        let msg = CreateServiceToken {
-            caller: form.user.caller.clone(),
-            env,
-            input: NewServiceToken::parse(&form.json())?,
-        };
-        Ok::<_, ApiError>(state.kn.ask(msg).await?)
-    }
-    .await;
-    match outcome {
-        Ok(view) => {
-            let token = view.token.ok_or_else(|| {
-                WebError::from(ApiError::from(
-                    keynest_actors::error::DomainError::Internal(
-                        "a new service token without its token".into(),
-                    ),
-                ))
-            })?;
-            tokens_page(&state, &form.user, &req, env, Some((view.name, token))).await
-        }
-        Err(e) => Ok(done(&format!("/envs/{}/tokens/", env.0), Err(e))),
-    }
-}
-
-async fn revoke_token(
-    state: web::Data<AppState>,
-    form: Posted,
-    path: web::Path<(u64, u64)>,
-) -> WebResult<HttpResponse> {
-    let (env, token) = path.into_inner();
-    let msg = RevokeServiceToken {
-        caller: form.user.caller.clone(),
-        env: EnvId(env),
-        id: ServiceTokenId(token),
-    };
-    let outcome = state.kn.ask(msg).await.map_err(ApiError::from);
-    Ok(done(
-        &format!("/envs/{env}/tokens/"),
-        outcome.map(|_| "Token revoked.".into()),
-    ))
 }

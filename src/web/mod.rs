@@ -14,9 +14,11 @@ pub mod assets;
 pub mod audit;
 pub mod envs;
 pub mod layout;
+pub mod members;
 pub mod orgs;
 pub mod projects;
 pub mod session;
+pub mod tokens;
 pub mod vars;
 
 use crate::http::error::ApiError;
@@ -77,8 +79,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(assets::configure)
         .configure(account::configure)
         .configure(orgs::configure)
+        .configure(members::configure)
         .configure(projects::configure)
         .configure(envs::configure)
+        .configure(tokens::configure)
         .configure(vars::configure)
         .configure(audit::configure);
 }

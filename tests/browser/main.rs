@@ -217,6 +217,14 @@ fn a_team_manages_its_secrets_in_the_browser() {
     );
     ui.shot("environment");
 
+    // The keyboard alone: "/" jumps to the search, Tab reaches the one row left, Enter reveals.
+    ui.go(&format!("/envs/{env}/"));
+    d.keys("/database\u{E004}\u{E007}");
+    let db_cell = format!("{} [data-value]", ui.row("DATABASE_URL"));
+    d.wait_for("the value revealed from the keyboard", |d| {
+        d.text_of(&db_cell).as_deref() == Some(DB_URL)
+    });
+
     // Edit, then roll back to the first version.
     d.click(&d.find(&format!("{} a[href^='/vars/']", ui.row("DATABASE_URL"))));
     ui.wait_path("/vars/");

@@ -266,6 +266,26 @@ impl Driver {
         }
     }
 
+    /// Press keys as a keyboard would, one after another, to whatever has the focus. WebDriver's
+    /// special keys are private-use characters: `\u{E004}` is Tab, `\u{E007}` Enter.
+    pub fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let k = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        );
+    }
+
     pub fn set_size(&self, width: u32, height: u32) {
         self.cmd(
             "POST",

@@ -65,6 +65,12 @@ fn pages_errors(r: actix_web::Resource) -> actix_web::Resource {
             WebError::Api(ApiError::not_found("There is no such page.")).into()
         }),
     )
+    .app_data(web::QueryConfig::default().error_handler(|_, _| {
+        WebError::Api(ApiError::bad_request(
+            "The address's query could not be read.",
+        ))
+        .into()
+    }))
     // A value may be 64 KiB and a bulk edit several of them (actix's default is 16 KiB).
     .app_data(
         web::FormConfig::default()

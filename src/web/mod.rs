@@ -231,7 +231,8 @@ impl Posted {
 }
 
 /// Form fields as JSON: ids and numbers as numbers, `true`/`false` as booleans, empty fields
-/// left out (an optional field not given), the CSRF token dropped.
+/// left out (an optional field not given) but for `value` and `description`, the CSRF token
+/// dropped.
 pub fn fields_json(form: &[(String, String)]) -> Map<String, Value> {
     const NUMBERS: [&str; 5] = [
         "organization",
@@ -242,7 +243,9 @@ pub fn fields_json(form: &[(String, String)]) -> Map<String, Value> {
     ];
     let mut map = Map::new();
     for (k, v) in form {
-        if k == "csrf" || (v.is_empty() && k != "value") {
+        // An empty value or description is a value ("", which clears a description); any other
+        // empty field is one not given.
+        if k == "csrf" || (v.is_empty() && k != "value" && k != "description") {
             continue;
         }
         let value = if NUMBERS.contains(&k.as_str()) {
@@ -386,6 +389,7 @@ mod tests {
             ("csrf", "00"),
             ("name", "web"),
             ("description", ""),
+            ("role", ""),
             ("organization", "3"),
             ("expires_in_days", "0.5"),
             ("version", "x"),
@@ -394,10 +398,10 @@ mod tests {
         ]));
         assert_eq!(
             Value::Object(got),
-            json!({"name": "web", "organization": 3, "expires_in_days": 0.5, "version": "x",
-                   "overwrite": false, "value": ""}),
-            "no csrf, empty optional fields left out, an empty value kept, numbers as numbers, \
-             a non-number left for the parser to refuse"
+            json!({"name": "web", "description": "", "organization": 3, "expires_in_days": 0.5,
+                   "version": "x", "overwrite": false, "value": ""}),
+            "no csrf, empty optional fields left out, an empty value or description kept, \
+             numbers as numbers, a non-number left for the parser to refuse"
         );
     }
 

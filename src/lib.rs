@@ -15,3 +15,4 @@ pub mod operator;
 #[doc(hidden)]
 pub mod seed;
 pub mod server;
+pub mod web;

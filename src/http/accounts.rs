@@ -126,7 +126,21 @@ async fn login_user(
     attempt: AuthAttempt,
     body: JsonObject,
 ) -> ApiResult<HttpResponse> {
-    let input = Credentials::parse(&body)?;
+    let s = login(&state, attempt, Credentials::parse(&body)?).await?;
+    Ok(HttpResponse::Ok().json(LoggedIn {
+        token: s.token.as_str(),
+        user: UserView::from(&s.user),
+    }))
+}
+
+/// A login that passed its address's limit (`AuthAttempt`): refused while its account has
+/// failed too often, and a failure counted against that account. The API and the dashboard both
+/// sign in through here, so the same limits hold for both.
+pub async fn login(
+    state: &AppState,
+    attempt: AuthAttempt,
+    input: Credentials,
+) -> ApiResult<Session> {
     let account = Key::account(&input.email);
     if let Some(limiter) = &state.limiter {
         if !limiter.login_allowed(account, now_micros()) {
@@ -140,19 +154,19 @@ async fn login_user(
         input,
         ip: attempt.ip,
     };
-    let s: Session = match state.kn.account(msg).await {
-        Ok(s) => s,
+    match state.kn.account(msg).await {
+        Ok(s) => Ok(s),
         Err(e) => {
-            if let (Some(limiter), DomainError::Unauthorized(_)) = (&state.limiter, &e) {
-                limiter.login_failed(account, now_micros());
+            if let DomainError::Unauthorized(_) = &e {
+                // Counted here, not by route, so the dashboard's failures are counted too.
+                crate::http::metrics::failed_login();
+                if let Some(limiter) = &state.limiter {
+                    limiter.login_failed(account, now_micros());
+                }
             }
-            return Err(e.into());
+            Err(e.into())
         }
-    };
-    Ok(HttpResponse::Ok().json(LoggedIn {
-        token: s.token.as_str(),
-        user: UserView::from(&s.user),
-    }))
+    }
 }
 
 /// Ends the session that calls it, and no other.

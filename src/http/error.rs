@@ -68,7 +68,7 @@ impl ErrorCode {
         }
     }
 
-    fn headline(self) -> &'static str {
+    pub fn headline(self) -> &'static str {
         match self {
             ErrorCode::ValidationFailed => "Validation failed",
             ErrorCode::BadRequest => "Bad request",

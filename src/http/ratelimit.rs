@@ -328,7 +328,10 @@ pub fn decide(req: &actix_web::HttpRequest) -> Option<Decision> {
         .map(|(caller, _)| match caller.service {
             Some(grant) => Key::Service(grant.token.0),
             None => Key::User(caller.user.0),
-        });
+        })
+        // The dashboard's pages count against their signed-in user, as API calls do. Only
+        // outside `/api/`: the API never takes the cookie as a caller.
+        .or_else(|| crate::web::session::rate_key(req).map(Key::User));
     Some(limiter.check(user, addr, now_micros()))
 }
 

@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use keynest_actors::formats::Failure;
 use keynest_actors::formats::{self, ExportHeader, Format, Refusal, MAX_IMPORT_BYTES};
-use keynest_actors::model::{EnvId, SecretValue};
+use keynest_actors::model::{Caller, EnvId, SecretValue};
 use keynest_actors::org::{Export, ExportEnvironment, ImportSummary, ImportVariables};
 use zeroize::Zeroizing;
 
@@ -83,6 +83,21 @@ async fn export_environment(
     if feed::unchanged(&req, &etag) {
         return Ok(feed::not_modified(etag));
     }
+    let mut res = export(&state, caller, env, format).await?;
+    if let Ok(v) = header::HeaderValue::from_str(&etag) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+/// The whole environment as a download (`attachment`) in `format`, audited as an export: for
+/// the API's `export/` and the dashboard's download links.
+pub async fn export(
+    state: &AppState,
+    caller: Caller,
+    env: EnvId,
+    format: Format,
+) -> ApiResult<HttpResponse> {
     let msg = ExportEnvironment {
         caller,
         env,
@@ -105,7 +120,6 @@ async fn export_environment(
             format!("attachment; filename=\"{name}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::ETAG, etag))
         .body(body.into_bytes()))
 }
 
@@ -177,10 +191,10 @@ fn too_large() -> ApiError {
 }
 
 /// What the client sent: the document, its format, and whether existing keys are overwritten.
-struct Upload {
-    data: Zeroizing<Vec<u8>>,
-    format: Option<Format>,
-    overwrite: bool,
+pub struct Upload {
+    pub data: Zeroizing<Vec<u8>>,
+    pub format: Option<Format>,
+    pub overwrite: bool,
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -212,7 +226,7 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
-async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<Upload> {
+pub async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResult<Upload> {
     let mut form = Multipart::new(req.headers(), payload);
     let mut upload = Upload {
         data: Zeroizing::new(Vec::new()),
@@ -362,6 +376,28 @@ async fn import_environment(
     } else {
         read_json(payload).await?
     };
+    let env = EnvId(*id);
+    let (summary, failures) = import(&state, caller, env, upload).await?;
+    let message = if failures.is_empty() {
+        "Import completed successfully"
+    } else {
+        "Import completed with errors"
+    };
+    Ok(HttpResponse::Ok().json(Imported {
+        message,
+        summary,
+        failed_imports: (!failures.is_empty()).then_some(failures),
+    }))
+}
+
+/// Parse an upload and apply it to `env` as one atomic change: the summary, and the lines or
+/// keys that failed. For the API's `import/` and the dashboard's import and bulk edit.
+pub async fn import(
+    state: &AppState,
+    caller: Caller,
+    env: EnvId,
+    upload: Upload,
+) -> ApiResult<(ImportSummary, Vec<formats::Failure>)> {
     if upload.data.len() > MAX_IMPORT_BYTES {
         return Err(too_large());
     }
@@ -373,7 +409,6 @@ async fn import_environment(
         Refusal::Invalid(m) => ApiError::bad_request(m),
     })?;
     let failures = parsed.failures;
-    let env = EnvId(*id);
     let msg = ImportVariables {
         caller,
         env,
@@ -386,16 +421,7 @@ async fn import_environment(
         overwrite: upload.overwrite,
     };
     let summary = state.kn.ask(msg).await?;
-    let message = if failures.is_empty() {
-        "Import completed successfully"
-    } else {
-        "Import completed with errors"
-    };
-    Ok(HttpResponse::Ok().json(Imported {
-        message,
-        summary,
-        failed_imports: (!failures.is_empty()).then_some(failures),
-    }))
+    Ok((summary, failures))
 }
 
 /// The JSON import body; other fields are skipped unread.

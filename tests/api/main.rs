@@ -10,6 +10,7 @@ mod cli;
 mod cli_names;
 mod connections;
 mod cors;
+mod dashboard;
 mod durability;
 mod errors;
 mod feed;

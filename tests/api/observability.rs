@@ -183,6 +183,31 @@ fn failed_logins_and_rate_limit_refusals_are_counted_by_limit() {
 }
 
 #[test]
+fn a_failed_dashboard_sign_in_is_counted_as_a_failed_login() {
+    let (s, metrics) = with_metrics(&[]);
+    let u = s.register("webcounted");
+    let form = format!(
+        "email={}&password=not+the+password",
+        u.email.replace('@', "%40")
+    );
+    let r = s.send_as(
+        "POST",
+        "/login/",
+        None,
+        "application/x-www-form-urlencoded",
+        &[],
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 401, "{}", r.text);
+    let (_, text) = fetch(&metrics);
+    assert_eq!(
+        sample(&text, "keynest_failed_logins_total"),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[test]
 fn request_ids_come_back_in_the_header_the_error_envelope_and_the_log() {
     let s = TestServer::start();
     let u = s.register("ids");

@@ -18,7 +18,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::input::{Credentials, NewOrg, NewUser, Password};
 use crate::model::*;
 use crate::org::new_org;
-use crate::store::{keys, Changes, Store};
+use crate::store::{keys, Store};
 use actix::prelude::*;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -157,7 +157,7 @@ impl AccountsActor {
             last_login: None,
             is_active: true,
         };
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         changes.put(keys::user(user.id), &user)?;
         changes.put(keys::email(&input.email.lower()), &user.id)?;
         changes.put(keys::username(&user.username.to_lowercase()), &user.id)?;
@@ -202,7 +202,7 @@ impl AccountsActor {
     ) -> DomainResult<Session> {
         let bad = || DomainError::Unauthorized("Invalid email or password.".into());
         let mut user = user.ok_or_else(bad)?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         if !ok || !user.is_active {
             let event = Event::new(None, "user_login_failed", "user", user.id.0);
             audit::record(&self.store, &mut changes, Some(&user), ip, event)?;

@@ -81,6 +81,19 @@ impl Keynest {
         sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
         let store = Store::open(data_dir).map_err(|e| e.to_string())?;
+        Self::open_on(store, data_dir, master, workers, quotas, sessions)
+    }
+
+    /// As `open_with`, on a store already opened (sled or etcd: see `store::Location`).
+    /// `data_dir` still holds the master key file when the key comes from one.
+    pub fn open_on(
+        store: Store,
+        data_dir: &Path,
+        master: &MasterKey,
+        workers: usize,
+        quotas: Quotas,
+        sessions: SessionPolicy,
+    ) -> Result<Keynest, String> {
         let keyring = match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
             Some(check) => Self::settle_master_key(data_dir, master, &check)?,
             None => {
@@ -276,6 +289,17 @@ impl Keynest {
     }
 
     /// Make everything durable; called once at shutdown (refused after a storage failure).
+    /// Wait until this node has every write any node acknowledged before the call (etcd: the
+    /// read barrier; sled: nothing to wait for). The server calls it before each request.
+    pub async fn barrier(&self) -> DomainResult<()> {
+        self.store.barrier().await
+    }
+
+    /// Whether several nodes share the store (etcd).
+    pub fn is_shared(&self) -> bool {
+        self.store.is_shared()
+    }
+
     pub fn flush(&self) -> DomainResult<()> {
         self.store.flush_blocking()
     }

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 /// created when its token was, from an unknown address; its last use, unknown too, counts from
 /// now, so that an idle timeout does not end every old token at the first start.
 pub fn prepare(store: &Store, policy: SessionPolicy) -> DomainResult<()> {
-    let mut changes = Changes::new();
+    let mut changes = store.changes();
     let mut changed = false;
     let stored: Option<SessionPolicy> = store.get(keys::SESSION_POLICY)?;
     if stored.unwrap_or_default() != policy {
@@ -208,7 +208,7 @@ impl AccountsActor {
 
     fn logout(&self, msg: Logout) -> DomainResult<()> {
         let user = self.store.user(msg.caller.user)?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         let session: Option<SessionRecord> = self.store.get(&keys::session(&msg.token))?;
         let mut event = Event::new(None, "user_logout", "user", msg.caller.user.0);
         match &session {
@@ -258,7 +258,7 @@ impl AccountsActor {
             .store
             .get(&keys::session(&hash))?
             .ok_or(DomainError::NotFound("session"))?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         end(&mut changes, &hash, &s);
         let user = self.store.user(msg.caller.user)?;
         let event = Event::new(None, "session_revoked", "session", s.id.0);
@@ -275,7 +275,7 @@ impl AccountsActor {
     fn logout_all(&self, msg: LogoutAll) -> DomainResult<usize> {
         let user = self.store.user(msg.caller.user)?;
         let keep = msg.caller.session.filter(|_| msg.keep_current);
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         let mut ended = Vec::new();
         for kv in self.store.scan_raw(&keys::user_sessions(msg.caller.user)) {
             let hash = token_hash_from(&kv?.1)?;
@@ -303,7 +303,7 @@ impl AccountsActor {
 
     fn expire_sessions(&self, msg: ExpireSessions) -> DomainResult<usize> {
         let now = Ts::now();
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         let mut ended = Vec::new();
         for hash in msg.hashes {
             let Some(s) = self.store.get::<SessionRecord>(&keys::session(&hash))? else {

@@ -1,0 +1,462 @@
+//! The etcd backend: several KeyNest nodes share one etcd cluster (strictly serializable,
+//! Jepsen-tested) and keep no state of their own that another node could contradict.
+//!
+//! Each node holds a **mirror** of the KeyNest keyspace (everything under its prefix): loaded
+//! with a paged range read at one revision R, then kept current by a watch from R+1. Reads
+//! (`get`, `scan`) stay synchronous, in-memory look-ups, as on sled.
+//!
+//! - **Linearizable reads**: `barrier` asks etcd (a linearizable read of the marker key that
+//!   every write moves) for the revision of the last write under the prefix, then waits until the
+//!   mirror has applied it. Requests waiting at the same moment share one round trip. A read made
+//!   after the barrier sees every write acknowledged (by any node) before the barrier began.
+//! - **Writes** are one etcd transaction: every key written must not have changed since the
+//!   revision the change was built at (`mod_revision < seen + 1`; a key another node created or
+//!   changed since fails it), the marker key moves, and the change's audit entry is in the same
+//!   batch. A failed compare is a conflict (nothing applied); success waits until the mirror has
+//!   the transaction's revision, so the writer reads its own write.
+//! - A transport error after sending is "may or may not have been applied" (503
+//!   `storage_unavailable`), but the node does not stop: the state lives in etcd.
+//! - Watch broken or compacted: the mirror is loaded again (fresh range, fresh watch); barriers
+//!   wait meanwhile and time out with 503.
+
+use crate::error::{DomainError, DomainResult, FieldErrors};
+use etcd_client::{Client, Compare, CompareOp, EventType, GetOptions, Txn, TxnOp, WatchOptions};
+use sled::IVec;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+/// How long a read or a write waits for the mirror (or etcd) before answering 503.
+const WAIT: Duration = Duration::from_secs(10);
+/// gRPC messages may carry a whole import (10 MiB) or a page of sealed values.
+const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+/// Keys per page when the mirror is loaded.
+const PAGE: i64 = 1000;
+
+type Map = BTreeMap<Vec<u8>, (IVec, i64)>;
+/// Called with each key a watch event changed (not the node's own writes only: every node's).
+pub type OnChange = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+pub struct Etcd {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    /// `<prefix>d/` + KeyNest key.
+    data: Vec<u8>,
+    /// The key every write puts: its mod_revision is the last write under the prefix.
+    marker: Vec<u8>,
+    prefix: Vec<u8>,
+    mirror: RwLock<Map>,
+    /// The revision the mirror has applied, for sync waiters (Condvar) and async ones (watch).
+    applied: Mutex<i64>,
+    applied_cv: Condvar,
+    applied_tx: tokio::sync::watch::Sender<i64>,
+    /// Barrier coalescing: tickets taken, and the (ticket covered, revision) last fetched.
+    tickets: AtomicU64,
+    wanted: tokio::sync::Notify,
+    fetched: tokio::sync::watch::Sender<(u64, Result<i64, String>)>,
+    on_change: std::sync::OnceLock<OnChange>,
+}
+
+/// What went wrong talking to etcd, in the domain's terms.
+fn unavailable(e: impl std::fmt::Display, maybe_applied: bool) -> DomainError {
+    log::warn!("etcd: {e}");
+    DomainError::StorageUnavailable { maybe_applied }
+}
+
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+impl Etcd {
+    /// Connect to `endpoints`, load the mirror of everything under `prefix` and start watching.
+    pub fn connect(endpoints: &[String], prefix: &str) -> DomainResult<Arc<Etcd>> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("keynest-etcd")
+            .enable_all()
+            .build()
+            .map_err(|e| DomainError::internal("etcd runtime", e))?;
+        let eps = endpoints.to_vec();
+        let client = run_blocking(&rt, async move {
+            let opts = etcd_client::ConnectOptions::new()
+                .with_connect_timeout(Duration::from_secs(5))
+                .with_timeout(WAIT)
+                .with_keep_alive(Duration::from_secs(5), Duration::from_secs(5));
+            Client::connect(eps, Some(opts)).await
+        })
+        .unwrap_or_else(|| Err(etcd_client::Error::WatchError("runtime stopped".into())))
+        .map_err(|e| DomainError::Internal(format!("cannot reach etcd: {e}")))?;
+        let prefix = prefix.as_bytes().to_vec();
+        let (applied_tx, _) = tokio::sync::watch::channel(0);
+        let (fetched, _) = tokio::sync::watch::channel((0, Ok(0)));
+        let etcd = Arc::new(Etcd {
+            rt,
+            client,
+            data: [prefix.as_slice(), b"d/"].concat(),
+            marker: [prefix.as_slice(), b"rev"].concat(),
+            prefix,
+            mirror: RwLock::new(Map::new()),
+            applied: Mutex::new(0),
+            applied_cv: Condvar::new(),
+            applied_tx,
+            tickets: AtomicU64::new(0),
+            wanted: tokio::sync::Notify::new(),
+            fetched,
+            on_change: std::sync::OnceLock::new(),
+        });
+        // The first load is waited for: a node serves nothing before it has a mirror.
+        let first = etcd.clone();
+        let rev = run_blocking(&etcd.rt, async move { first.load().await })
+            .unwrap_or_else(|| Err(etcd_client::Error::WatchError("runtime stopped".into())))
+            .map_err(|e| DomainError::Internal(format!("cannot load from etcd: {e}")))?;
+        let follower = etcd.clone();
+        etcd.rt.spawn(async move { follower.follow(rev).await });
+        let barrier = etcd.clone();
+        etcd.rt.spawn(async move { barrier.fetch_loop().await });
+        Ok(etcd)
+    }
+
+    pub fn set_on_change(&self, f: OnChange) {
+        let _ = self.on_change.set(f);
+    }
+
+    fn kv(&self) -> etcd_client::KvClient {
+        self.client
+            .kv_client()
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    // ---- the mirror ----
+
+    /// Load everything under the prefix at one revision, replace the mirror with it.
+    async fn load(&self) -> Result<i64, etcd_client::Error> {
+        let mut kv = self.kv();
+        let end = prefix_end(&self.prefix);
+        let mut map = Map::new();
+        let mut from = self.prefix.clone();
+        let mut rev = 0;
+        loop {
+            let mut opts = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+            if rev > 0 {
+                opts = opts.with_revision(rev);
+            }
+            let resp = kv.get(from.clone(), Some(opts)).await?;
+            if rev == 0 {
+                rev = resp.header().map_or(0, |h| h.revision());
+            }
+            let kvs = resp.kvs();
+            for kv in kvs {
+                if let Some(k) = kv.key().strip_prefix(self.data.as_slice()) {
+                    map.insert(k.to_vec(), (IVec::from(kv.value()), kv.mod_revision()));
+                }
+            }
+            match kvs.last() {
+                Some(last) if resp.more() => {
+                    from = [last.key(), &[0u8]].concat();
+                }
+                _ => break,
+            }
+        }
+        *self.mirror.write().unwrap_or_else(|p| p.into_inner()) = map;
+        self.set_applied(rev);
+        Ok(rev)
+    }
+
+    fn set_applied(&self, rev: i64) {
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        if rev > *applied {
+            *applied = rev;
+            self.applied_cv.notify_all();
+            self.applied_tx.send_replace(rev);
+        }
+    }
+
+    pub fn applied(&self) -> i64 {
+        *self.applied.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep the mirror current from `rev`; on any break load it again and go on.
+    async fn follow(self: Arc<Self>, mut rev: i64) {
+        loop {
+            match self.watch_from(rev).await {
+                Ok(()) => log::warn!("etcd watch ended; loading the mirror again"),
+                Err(e) => log::warn!("etcd watch failed ({e}); loading the mirror again"),
+            }
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                match self.load().await {
+                    Ok(r) => {
+                        rev = r;
+                        break;
+                    }
+                    Err(e) => log::warn!("etcd: cannot load the mirror yet: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn watch_from(&self, rev: i64) -> Result<(), etcd_client::Error> {
+        let mut wc = self
+            .client
+            .watch_client()
+            .max_decoding_message_size(MAX_MESSAGE);
+        let opts = WatchOptions::new()
+            .with_prefix()
+            .with_start_revision(rev + 1)
+            .with_progress_notify();
+        let mut stream = wc.watch(self.prefix.clone(), Some(opts)).await?;
+        while let Some(resp) = stream.message().await? {
+            if resp.canceled() || resp.compact_revision() > 0 {
+                return Ok(());
+            }
+            let mut top = 0;
+            let mut changed = Vec::new();
+            {
+                let mut map = self.mirror.write().unwrap_or_else(|p| p.into_inner());
+                for ev in resp.events() {
+                    let Some(kv) = ev.kv() else { continue };
+                    top = top.max(kv.mod_revision());
+                    let Some(k) = kv.key().strip_prefix(self.data.as_slice()) else {
+                        continue;
+                    };
+                    match ev.event_type() {
+                        EventType::Put => {
+                            map.insert(k.to_vec(), (IVec::from(kv.value()), kv.mod_revision()));
+                        }
+                        EventType::Delete => {
+                            map.remove(k);
+                        }
+                    }
+                    changed.push(k.to_vec());
+                }
+            }
+            if resp.events().is_empty() {
+                // A progress notification: everything up to its revision has been sent.
+                top = resp.header().map_or(0, |h| h.revision());
+            }
+            self.set_applied(top);
+            if let Some(f) = self.on_change.get() {
+                for k in &changed {
+                    f(k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<IVec> {
+        let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key).map(|(v, _)| v.clone())
+    }
+
+    pub fn scan(&self, prefix: &[u8]) -> Vec<(IVec, IVec)> {
+        let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
+        map.range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, (v, _))| (IVec::from(k.as_slice()), v.clone()))
+            .collect()
+    }
+
+    /// Keys in the mirror.
+    pub fn len(&self) -> usize {
+        self.mirror.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    // ---- waiting for the mirror ----
+
+    fn wait_applied_blocking(&self, rev: i64) -> DomainResult<()> {
+        let guard = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, timeout) = self
+            .applied_cv
+            .wait_timeout_while(guard, WAIT, |a| *a < rev)
+            .unwrap_or_else(|p| p.into_inner());
+        drop(guard);
+        if timeout.timed_out() {
+            return Err(unavailable("the mirror did not catch up in time", false));
+        }
+        Ok(())
+    }
+
+    async fn wait_applied(&self, rev: i64) -> DomainResult<()> {
+        let mut rx = self.applied_tx.subscribe();
+        let waited = tokio::time::timeout(WAIT, rx.wait_for(|a| *a >= rev)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(unavailable("the mirror did not catch up in time", false)),
+        }
+    }
+
+    /// Wait until this node's mirror holds every write acknowledged before this call began.
+    pub async fn barrier(&self) -> DomainResult<()> {
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut rx = self.fetched.subscribe();
+        self.wanted.notify_one();
+        let fetched = tokio::time::timeout(WAIT, rx.wait_for(|(t, _)| *t >= ticket)).await;
+        let rev = match fetched {
+            Ok(Ok(got)) => got.1.clone(),
+            _ => Err("no answer from etcd in time".to_string()),
+        };
+        let rev = rev.map_err(|e| unavailable(e, false))?;
+        self.wait_applied(rev).await
+    }
+
+    /// One linearizable read per round, covering every ticket taken before the round began.
+    async fn fetch_loop(self: Arc<Self>) {
+        let mut kv = self.kv();
+        loop {
+            self.wanted.notified().await;
+            let covered = self.tickets.load(Ordering::SeqCst);
+            let got = kv
+                .get(self.marker.clone(), None)
+                .await
+                .map(|r| r.kvs().first().map_or(0, |k| k.mod_revision()))
+                .map_err(|e| e.to_string());
+            let _previous = self.fetched.send_replace((covered, got));
+        }
+    }
+
+    // ---- writes ----
+
+    /// Run `f` on the etcd runtime from any thread (an actix arbiter included) and wait.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        run_blocking(&self.rt, f)
+    }
+
+    fn txn(&self, ops: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, seen: i64) -> Txn {
+        let mut compares = Vec::with_capacity(ops.len());
+        let mut puts = Vec::with_capacity(ops.len() + 1);
+        for (k, v) in ops {
+            let key = [self.data.as_slice(), k].concat();
+            compares.push(Compare::mod_revision(
+                key.clone(),
+                CompareOp::Less,
+                seen + 1,
+            ));
+            puts.push(match v {
+                Some(v) => TxnOp::put(key, v.clone(), None),
+                None => TxnOp::delete(key, None),
+            });
+        }
+        puts.push(TxnOp::put(self.marker.clone(), Vec::new(), None));
+        Txn::new().when(compares).and_then(puts)
+    }
+
+    /// Apply `ops` atomically if no key of them changed after revision `seen`; wait until the
+    /// mirror has it. Blocking (for the sync callers).
+    pub fn apply_blocking(
+        self: &Arc<Self>,
+        ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        seen: i64,
+    ) -> DomainResult<()> {
+        let txn = self.txn(&ops, seen);
+        let mut kv = self.kv();
+        let sent = self
+            .call(async move { kv.txn(txn).await })
+            .ok_or_else(|| unavailable("the etcd runtime has stopped", true))?;
+        let rev = settle(sent)?;
+        self.wait_applied_blocking(rev)
+    }
+
+    /// As `apply_blocking`, awaited.
+    pub async fn apply(
+        self: &Arc<Self>,
+        ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        seen: i64,
+    ) -> DomainResult<()> {
+        let txn = self.txn(&ops, seen);
+        let mut kv = self.kv();
+        let sent = self
+            .rt
+            .spawn(async move { kv.txn(txn).await })
+            .await
+            .map_err(|e| unavailable(e, true))?;
+        let rev = settle(sent)?;
+        self.wait_applied(rev).await
+    }
+
+    /// The next value of the counter at `key` (8 bytes BE), bumped with compare-and-swap.
+    pub fn next_id(self: &Arc<Self>, key: &[u8]) -> DomainResult<u64> {
+        let full = [self.data.as_slice(), key].concat();
+        let marker = self.marker.clone();
+        let mut kv = self.kv();
+        let bumped = self.call(async move {
+            for _ in 0..100 {
+                let got = kv.get(full.clone(), None).await?;
+                let (n, cmp) = match got.kvs().first() {
+                    Some(k) => (
+                        <[u8; 8]>::try_from(k.value())
+                            .map(u64::from_be_bytes)
+                            .unwrap_or(0),
+                        Compare::mod_revision(full.clone(), CompareOp::Equal, k.mod_revision()),
+                    ),
+                    None => (0, Compare::version(full.clone(), CompareOp::Equal, 0)),
+                };
+                let txn = Txn::new().when(vec![cmp]).and_then(vec![
+                    TxnOp::put(full.clone(), (n + 1).to_be_bytes().to_vec(), None),
+                    TxnOp::put(marker.clone(), Vec::new(), None),
+                ]);
+                let resp = kv.txn(txn).await?;
+                if resp.succeeded() {
+                    return Ok(Some((n + 1, resp.header().map_or(0, |h| h.revision()))));
+                }
+            }
+            Ok::<_, etcd_client::Error>(None)
+        });
+        match bumped {
+            Some(Ok(Some((id, rev)))) => {
+                self.wait_applied_blocking(rev)?;
+                Ok(id)
+            }
+            Some(Ok(None)) => Err(unavailable("id counter contended", false)),
+            Some(Err(e)) => Err(unavailable(e, true)),
+            None => Err(unavailable("the etcd runtime has stopped", true)),
+        }
+    }
+}
+
+/// A transaction's outcome: its revision, a conflict, or the error in the domain's terms.
+fn settle(sent: Result<etcd_client::TxnResponse, etcd_client::Error>) -> DomainResult<i64> {
+    match sent {
+        Ok(resp) if resp.succeeded() => Ok(resp.header().map_or(0, |h| h.revision())),
+        Ok(_) => Err(DomainError::Conflict(crate::error::Details::Text(
+            "A concurrent change to the same records was saved first (by another node); \
+             nothing was applied. Retry the request."
+                .into(),
+        ))),
+        Err(etcd_client::Error::GRpcStatus(s))
+            if s.message().contains("too many operations") || s.message().contains("too large") =>
+        {
+            Err(DomainError::Invalid(FieldErrors::one(
+                "non_field_errors",
+                "This change is larger than the store accepts in one transaction (etcd's \
+                 --max-txn-ops and --max-request-bytes); nothing was applied.",
+            )))
+        }
+        Err(e) => Err(unavailable(e, true)),
+    }
+}
+
+/// Run `f` on `rt` and wait for it from a thread that may itself be inside another runtime (an
+/// actix arbiter): the future is spawned and its answer comes back on a std channel.
+fn run_blocking<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv().ok()
+}

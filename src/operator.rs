@@ -211,6 +211,19 @@ pub struct RestoreArgs {
     /// KEYNEST_MASTER_KEY). It is copied into the new data directory as master.key.
     #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// `etcd` restores into an etcd prefix no installation uses yet (the data dir then only
+    /// receives master.key); `sled` (default) into the data dir.
+    #[arg(long, env = "KEYNEST_STORE", default_value = "sled", value_parser = ["sled", "etcd"])]
+    pub store: String,
+    #[arg(
+        long,
+        env = "KEYNEST_ETCD_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379"
+    )]
+    pub etcd_endpoints: Vec<String>,
+    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
+    pub etcd_prefix: String,
 }
 
 /// One request over the admin socket; the answer's status and body.
@@ -324,18 +337,23 @@ pub fn run_restore(args: RestoreArgs) -> Result<(), String> {
     crate::config::prepare_data_dir(&args.data_dir)?;
     let file =
         std::fs::File::open(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?;
-    let summary =
-        keynest_actors::backup::restore(std::io::BufReader::new(file), &keyring, &args.data_dir)
-            .map_err(|e| match e {
-                keynest_actors::error::DomainError::Invalid(f) => {
-                    f.0.values()
-                        .flatten()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                }
-                other => other.to_string(),
-            })?;
+    let input = std::io::BufReader::new(file);
+    let restored = match args.store.as_str() {
+        "etcd" => keynest_actors::backup::restore_to(input, &keyring, || {
+            keynest_actors::store::Store::open_etcd(&args.etcd_endpoints, &args.etcd_prefix)
+        }),
+        _ => keynest_actors::backup::restore(input, &keyring, &args.data_dir),
+    };
+    let summary = restored.map_err(|e| match e {
+        keynest_actors::error::DomainError::Invalid(f) => {
+            f.0.values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        other => other.to_string(),
+    })?;
     if let Some(text) = key_file {
         let path = args.data_dir.join("master.key");
         keynest_actors::crypto::write_private(

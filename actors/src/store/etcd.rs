@@ -271,6 +271,15 @@ impl Etcd {
         self.mirror.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// Bytes of keys and values in the mirror (what this installation keeps in etcd, before
+    /// etcd's own overhead and history).
+    pub fn bytes(&self) -> u64 {
+        let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(k, (v, _))| (k.len() + v.len()) as u64)
+            .sum()
+    }
+
     // ---- waiting for the mirror ----
 
     fn wait_applied_blocking(&self, rev: i64) -> DomainResult<()> {
@@ -362,11 +371,14 @@ impl Etcd {
     ) -> DomainResult<()> {
         let txn = self.txn(&ops, seen);
         let mut kv = self.kv();
+        let started = std::time::Instant::now();
         let sent = self
             .call(async move { kv.txn(txn).await })
             .ok_or_else(|| unavailable("the etcd runtime has stopped", true))?;
         let rev = settle(sent)?;
-        self.wait_applied_blocking(rev)
+        self.wait_applied_blocking(rev)?;
+        committed(started);
+        Ok(())
     }
 
     /// As `apply_blocking`, awaited.
@@ -377,13 +389,16 @@ impl Etcd {
     ) -> DomainResult<()> {
         let txn = self.txn(&ops, seen);
         let mut kv = self.kv();
+        let started = std::time::Instant::now();
         let sent = self
             .rt
             .spawn(async move { kv.txn(txn).await })
             .await
             .map_err(|e| unavailable(e, true))?;
         let rev = settle(sent)?;
-        self.wait_applied(rev).await
+        self.wait_applied(rev).await?;
+        committed(started);
+        Ok(())
     }
 
     /// The next value of the counter at `key` (8 bytes BE), bumped with compare-and-swap.
@@ -424,6 +439,13 @@ impl Etcd {
             None => Err(unavailable("the etcd runtime has stopped", true)),
         }
     }
+}
+
+/// A write is durable once etcd's quorum committed it: what sled's flush is, so the same
+/// histograms time it (one writer per commit: etcd batches on its side).
+fn committed(started: std::time::Instant) {
+    metrics::histogram!(super::FLUSH_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(super::FLUSH_WRITERS).record(1.0);
 }
 
 /// A transaction's outcome: its revision, a conflict, or the error in the domain's terms.

@@ -462,8 +462,8 @@ impl Store {
             Backend::Sled { db, .. } => db
                 .size_on_disk()
                 .map_err(|e| DomainError::internal("size on disk", e)),
-            // Kept by etcd, not this node.
-            Backend::Etcd(_) => Ok(0),
+            // Kept by etcd, not this node: the bytes of this installation's records.
+            Backend::Etcd(e) => Ok(e.bytes()),
         }
     }
 

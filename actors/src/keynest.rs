@@ -57,6 +57,19 @@ pub struct Keynest {
     audit: Addr<AuditActor>,
 }
 
+/// How many times a change refused for a concurrent change on another node is built again.
+const CONTENDED_RETRIES: usize = 8;
+/// Counter (`metrics` facade): changes built again because another node changed the same
+/// records first (etcd).
+pub const CONTENDED: &str = "keynest_store_contended_total";
+
+/// A little jitter, so that two nodes retrying the same records do not stay in step.
+fn rand_u8() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    b[0]
+}
+
 impl Keynest {
     /// Open the store under `data_dir`, check the master key against it (a wrong key stops the
     /// start here, before anything is served) and start the actors. Must run inside an actix
@@ -327,7 +340,7 @@ impl Keynest {
     /// its answer.
     pub async fn ask<M, R>(&self, msg: M) -> DomainResult<R>
     where
-        M: Message<Result = DomainResult<R>> + Routed + Send + 'static,
+        M: Message<Result = DomainResult<R>> + Routed + Clone + Send + 'static,
         R: Send + 'static,
         OrgActor: Handler<M>,
     {
@@ -337,6 +350,22 @@ impl Keynest {
             self.admit(msg.caller(), org, route)?;
         }
         let _in_flight = InFlight::enter("organization");
+        if !self.store.is_shared() {
+            return self.registry.get(org)?.send(msg).await?;
+        }
+        // Several nodes: a change another node saved first to the same records is refused
+        // whole (`Contended`); it is built again once this node has caught up, a few times.
+        for attempt in 0..CONTENDED_RETRIES {
+            match self.registry.get(org)?.send(msg.clone()).await? {
+                Err(DomainError::Contended) => {
+                    metrics::counter!(CONTENDED).increment(1);
+                    let pause = 1 + (attempt as u64) * 2 + u64::from(rand_u8() % 4);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    self.store.barrier().await?;
+                }
+                other => return other,
+            }
+        }
         self.registry.get(org)?.send(msg).await?
     }
 

@@ -8,6 +8,7 @@ mod backup;
 mod clean_output;
 mod cli;
 mod cli_names;
+mod cluster;
 mod connections;
 mod cors;
 mod durability;

@@ -232,6 +232,9 @@ impl OrgActor {
             let (mut changes, touched, retires) = tx.finish()?;
             record(r, &mut changes, caller, event)?;
             idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
+            if r.store().is_shared() {
+                changes.put_raw(keys::head(r.id()), Vec::new());
+            }
             Ok((out, changes, touched, retires))
         });
         let retires = matches!(built, Ok((_, _, _, true)));

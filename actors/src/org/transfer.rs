@@ -29,7 +29,7 @@ pub struct ExportEnvironment {
 }
 
 /// The audit entry of an export, durable before the values are handed out.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RecordExport {
     pub caller: Caller,
@@ -47,7 +47,7 @@ pub struct ImportSummary {
     pub total_variables: usize,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ImportSummary>")]
 pub struct ImportVariables {
     pub caller: Caller,

@@ -139,7 +139,7 @@ impl Etcd {
 
     /// Load everything under the prefix at one revision, replace the mirror with it.
     async fn load(&self) -> Result<i64, etcd_client::Error> {
-        let mut kv = self.kv();
+        let kv = self.kv();
         let end = prefix_end(&self.prefix);
         let mut map = Map::new();
         let mut from = self.prefix.clone();
@@ -149,7 +149,11 @@ impl Etcd {
             if rev > 0 {
                 opts = opts.with_revision(rev);
             }
-            let resp = kv.get(from.clone(), Some(opts)).await?;
+            let resp = retrying(|| {
+                let (mut kv, from, opts) = (kv.clone(), from.clone(), opts.clone());
+                async move { kv.get(from, Some(opts)).await }
+            })
+            .await?;
             if rev == 0 {
                 rev = resp.header().map_or(0, |h| h.revision());
             }
@@ -205,7 +209,7 @@ impl Etcd {
     }
 
     async fn watch_from(&self, rev: i64) -> Result<(), etcd_client::Error> {
-        let mut wc = self
+        let wc = self
             .client
             .watch_client()
             .max_decoding_message_size(MAX_MESSAGE);
@@ -213,7 +217,11 @@ impl Etcd {
             .with_prefix()
             .with_start_revision(rev + 1)
             .with_progress_notify();
-        let mut stream = wc.watch(self.prefix.clone(), Some(opts)).await?;
+        let mut stream = retrying(|| {
+            let (mut wc, opts, prefix) = (wc.clone(), opts.clone(), self.prefix.clone());
+            async move { wc.watch(prefix, Some(opts)).await }
+        })
+        .await?;
         while let Some(resp) = stream.message().await? {
             if resp.canceled() || resp.compact_revision() > 0 {
                 return Ok(());
@@ -320,15 +328,17 @@ impl Etcd {
 
     /// One linearizable read per round, covering every ticket taken before the round began.
     async fn fetch_loop(self: Arc<Self>) {
-        let mut kv = self.kv();
+        let kv = self.kv();
         loop {
             self.wanted.notified().await;
             let covered = self.tickets.load(Ordering::SeqCst);
-            let got = kv
-                .get(self.marker.clone(), None)
-                .await
-                .map(|r| r.kvs().first().map_or(0, |k| k.mod_revision()))
-                .map_err(|e| e.to_string());
+            let got = retrying(|| {
+                let (mut kv, marker) = (kv.clone(), self.marker.clone());
+                async move { kv.get(marker, None).await }
+            })
+            .await
+            .map(|r| r.kvs().first().map_or(0, |k| k.mod_revision()))
+            .map_err(|e| e.to_string());
             let _previous = self.fetched.send_replace((covered, got));
         }
     }
@@ -370,10 +380,13 @@ impl Etcd {
         seen: i64,
     ) -> DomainResult<()> {
         let txn = self.txn(&ops, seen);
-        let mut kv = self.kv();
+        let kv = self.kv();
         let started = std::time::Instant::now();
         let sent = self
-            .call(async move { kv.txn(txn).await })
+            .call(retrying(move || {
+                let (mut kv, txn) = (kv.clone(), txn.clone());
+                async move { kv.txn(txn).await }
+            }))
             .ok_or_else(|| unavailable("the etcd runtime has stopped", true))?;
         let rev = settle(sent)?;
         self.wait_applied_blocking(rev)?;
@@ -388,11 +401,14 @@ impl Etcd {
         seen: i64,
     ) -> DomainResult<()> {
         let txn = self.txn(&ops, seen);
-        let mut kv = self.kv();
+        let kv = self.kv();
         let started = std::time::Instant::now();
         let sent = self
             .rt
-            .spawn(async move { kv.txn(txn).await })
+            .spawn(retrying(move || {
+                let (mut kv, txn) = (kv.clone(), txn.clone());
+                async move { kv.txn(txn).await }
+            }))
             .await
             .map_err(|e| unavailable(e, true))?;
         let rev = settle(sent)?;
@@ -405,10 +421,14 @@ impl Etcd {
     pub fn next_id(self: &Arc<Self>, key: &[u8]) -> DomainResult<u64> {
         let full = [self.data.as_slice(), key].concat();
         let marker = self.marker.clone();
-        let mut kv = self.kv();
+        let kv = self.kv();
         let bumped = self.call(async move {
             for _ in 0..100 {
-                let got = kv.get(full.clone(), None).await?;
+                let got = retrying(|| {
+                    let (mut kv, full) = (kv.clone(), full.clone());
+                    async move { kv.get(full, None).await }
+                })
+                .await?;
                 let (n, cmp) = match got.kvs().first() {
                     Some(k) => (
                         <[u8; 8]>::try_from(k.value())
@@ -422,7 +442,11 @@ impl Etcd {
                     TxnOp::put(full.clone(), (n + 1).to_be_bytes().to_vec(), None),
                     TxnOp::put(marker.clone(), Vec::new(), None),
                 ]);
-                let resp = kv.txn(txn).await?;
+                let resp = retrying(|| {
+                    let (mut kv, txn) = (kv.clone(), txn.clone());
+                    async move { kv.txn(txn).await }
+                })
+                .await?;
                 if resp.succeeded() {
                     return Ok(Some((n + 1, resp.header().map_or(0, |h| h.revision()))));
                 }
@@ -441,6 +465,32 @@ impl Etcd {
     }
 }
 
+/// Whether `e` says the request never reached an etcd member (its connection was refused):
+/// then nothing was applied and it may be sent again. The client balances over every endpoint
+/// and keeps a dead member in its set, so a request may land on it; another try picks again.
+fn not_sent(e: &etcd_client::Error) -> bool {
+    let text = e.to_string();
+    text.contains("tcp connect error") || text.contains("Connection refused")
+}
+
+/// Run `f` until it answers something other than "not sent", a bounded number of times.
+async fn retrying<T, F, Fut>(mut f: F) -> Result<T, etcd_client::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match f().await {
+            Err(e) if not_sent(&e) && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(10 * tries.min(10))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A write is durable once etcd's quorum committed it: what sled's flush is, so the same
 /// histograms time it (one writer per commit: etcd batches on its side).
 fn committed(started: std::time::Instant) {
@@ -452,11 +502,7 @@ fn committed(started: std::time::Instant) {
 fn settle(sent: Result<etcd_client::TxnResponse, etcd_client::Error>) -> DomainResult<i64> {
     match sent {
         Ok(resp) if resp.succeeded() => Ok(resp.header().map_or(0, |h| h.revision())),
-        Ok(_) => Err(DomainError::Conflict(crate::error::Details::Text(
-            "A concurrent change to the same records was saved first (by another node); \
-             nothing was applied. Retry the request."
-                .into(),
-        ))),
+        Ok(_) => Err(DomainError::Contended),
         Err(etcd_client::Error::GRpcStatus(s))
             if s.message().contains("too many operations") || s.message().contains("too large") =>
         {

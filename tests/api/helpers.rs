@@ -73,6 +73,11 @@ impl TestServer {
         Self::start_in(dir, &[])
     }
 
+    /// A server on a data dir that already holds a store, with `env`.
+    pub fn start_on_with_env(dir: TempDir, env: &[(&str, &str)]) -> TestServer {
+        Self::start_in(dir, env)
+    }
+
     pub fn start_with_env(env: &[(&str, &str)]) -> TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"), env)
     }

@@ -21,6 +21,7 @@ mod hygiene;
 mod idempotency;
 mod invitations;
 mod lost_access;
+mod migrate;
 mod observability;
 mod quotas;
 mod ratelimit;

@@ -274,11 +274,6 @@ impl Etcd {
             .collect()
     }
 
-    /// Keys in the mirror.
-    pub fn len(&self) -> usize {
-        self.mirror.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
     /// Bytes of keys and values in the mirror (what this installation keeps in etcd, before
     /// etcd's own overhead and history).
     pub fn bytes(&self) -> u64 {

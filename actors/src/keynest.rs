@@ -55,6 +55,8 @@ pub struct Keynest {
     registry: Arc<Registry>,
     accounts: Addr<AccountsActor>,
     audit: Addr<AuditActor>,
+    /// Etcd: the session sweep runs on the one node holding its lease.
+    sweeper: Option<Arc<store::etcd::Leader>>,
 }
 
 /// How many times a change refused for a concurrent change on another node is built again.
@@ -144,6 +146,10 @@ impl Keynest {
         let accounts =
             AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
         tokens.record_uses_with(accounts.clone().recipient());
+        let sweeper = match sessions.sweep_every() {
+            Some(_) => store.leader("session-sweep"),
+            None => None,
+        };
         let audit_store = store.clone();
         let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| {
             AuditActor::new(audit_store)
@@ -160,6 +166,7 @@ impl Keynest {
             registry,
             accounts,
             audit,
+            sweeper,
         })
     }
 
@@ -282,7 +289,15 @@ impl Keynest {
     /// Delete the login sessions that have outlived their lifetimes (in bounded batches, each
     /// durable); answers how many.
     pub async fn sweep_sessions(&self) -> DomainResult<usize> {
-        sessions::sweep(&self.store, &self.accounts, self.tokens.policy()).await
+        let fence = match &self.sweeper {
+            None => None,
+            Some(leader) => match leader.fence() {
+                Some(fence) => Some(fence),
+                // Another node holds the sweep.
+                None => return Ok(0),
+            },
+        };
+        sessions::sweep(&self.store, &self.accounts, self.tokens.policy(), fence).await
     }
 
     /// Send `msg` to the accounts actor and wait for its answer.
@@ -301,7 +316,6 @@ impl Keynest {
         self.audit.send(msg).await?
     }
 
-    /// Make everything durable; called once at shutdown (refused after a storage failure).
     /// Wait until this node has every write any node acknowledged before the call (etcd: the
     /// read barrier; sled: nothing to wait for). The server calls it before each request.
     pub async fn barrier(&self) -> DomainResult<()> {
@@ -313,6 +327,7 @@ impl Keynest {
         self.store.is_shared()
     }
 
+    /// Make everything durable; called once at shutdown (refused after a storage failure).
     pub fn flush(&self) -> DomainResult<()> {
         self.store.flush_blocking()
     }

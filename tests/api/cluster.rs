@@ -195,3 +195,50 @@ fn three_nodes_on_three_etcd_members_lose_no_acknowledged_write() {
         .expect(200);
     assert_eq!(got["decrypted_value"], "after");
 }
+
+/// Jobs that must run once (the session sweep) run on the one node holding an etcd lease, and
+/// their writes are fenced by the lock's revision: a holder deposed meanwhile writes nothing.
+#[test]
+fn a_job_runs_on_one_node_and_a_deposed_holders_write_is_refused() {
+    use keynest_actors::error::DomainError;
+    use keynest_actors::store::{etcd::Fence, Store};
+    let Some(endpoint) = etcd::shared() else {
+        return;
+    };
+    let prefix = format!("lease-{}/", std::process::id());
+    let open = || Store::open_etcd(&[endpoint.to_string()], &prefix).expect("open etcd");
+    let (a, b) = (open(), open());
+    let (la, lb) = (
+        a.leader("job").expect("leader"),
+        b.leader("job").expect("leader"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let fence = loop {
+        match (la.fence(), lb.fence()) {
+            (Some(_), Some(_)) => panic!("two holders at once"),
+            (Some(f), None) | (None, Some(f)) => break f,
+            (None, None) => {
+                assert!(Instant::now() < deadline, "nobody took the job");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    let holder = if la.fence().is_some() { &a } else { &b };
+    let mut ok = holder.changes();
+    ok.put_raw(b"job-output".to_vec(), b"1".to_vec());
+    ok.fenced(Some(fence.clone()));
+    holder.apply(ok).expect("the holder writes");
+    // A holder whose lock was taken over has another revision than the lock's now.
+    let stale = Fence {
+        revision: fence.revision - 1,
+        ..fence
+    };
+    let mut late = holder.changes();
+    late.put_raw(b"job-output".to_vec(), b"2".to_vec());
+    late.fenced(Some(stale));
+    assert!(matches!(holder.apply(late), Err(DomainError::Contended)));
+    assert_eq!(
+        holder.get_raw(b"job-output").expect("get").as_deref(),
+        Some(b"1".as_slice())
+    );
+}

@@ -18,6 +18,7 @@ use crate::crypto::{hash_token, new_token_hex, token_hash_from, TokenHash};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
+use crate::store::etcd::Fence;
 use crate::store::{decode, keys, Changes, Store};
 use actix::prelude::*;
 use zeroize::Zeroizing;
@@ -127,6 +128,7 @@ pub async fn sweep(
     store: &Store,
     accounts: &Addr<AccountsActor>,
     policy: SessionPolicy,
+    fence: Option<Fence>,
 ) -> DomainResult<usize> {
     if policy.is_off() {
         return Ok(0);
@@ -143,14 +145,16 @@ pub async fn sweep(
         }
         if batch.len() == SWEEP_BATCH {
             let hashes = std::mem::take(&mut batch);
-            ended += accounts.send(ExpireSessions { hashes }).await??;
+            let fence = fence.clone();
+            ended += accounts.send(ExpireSessions { hashes, fence }).await??;
         } else if i % 1024 == 1023 {
             // A long scan leaves the thread to the requests beside it now and then.
             tokio::task::yield_now().await;
         }
     }
     if !batch.is_empty() {
-        ended += accounts.send(ExpireSessions { hashes: batch }).await??;
+        let hashes = batch;
+        ended += accounts.send(ExpireSessions { hashes, fence }).await??;
     }
     Ok(ended)
 }
@@ -193,6 +197,8 @@ pub struct LogoutAll {
 #[rtype(result = "DomainResult<usize>")]
 struct ExpireSessions {
     hashes: Vec<TokenHash>,
+    /// Etcd: applied only while this node still holds the sweep (see `store::etcd::Leader`).
+    fence: Option<Fence>,
 }
 
 impl AccountsActor {
@@ -304,6 +310,7 @@ impl AccountsActor {
     fn expire_sessions(&self, msg: ExpireSessions) -> DomainResult<usize> {
         let now = Ts::now();
         let mut changes = self.store.changes();
+        changes.fenced(msg.fence);
         let mut ended = Vec::new();
         for hash in msg.hashes {
             let Some(s) = self.store.get::<SessionRecord>(&keys::session(&hash))? else {

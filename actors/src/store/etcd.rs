@@ -56,7 +56,12 @@ pub struct Etcd {
     wanted: tokio::sync::Notify,
     fetched: tokio::sync::watch::Sender<(u64, Result<i64, String>)>,
     on_change: std::sync::OnceLock<OnChange>,
+    /// Id counter key -> (next id to give, end of the block reserved): see `next_id`.
+    ids: Mutex<std::collections::HashMap<Vec<u8>, (u64, u64)>>,
 }
+
+/// Ids a node reserves at once per kind: one etcd commit per this many new records.
+const ID_BLOCK: u64 = 64;
 
 /// What went wrong talking to etcd, in the domain's terms.
 fn unavailable(e: impl std::fmt::Display, maybe_applied: bool) -> DomainError {
@@ -111,6 +116,7 @@ impl Etcd {
             wanted: tokio::sync::Notify::new(),
             fetched,
             on_change: std::sync::OnceLock::new(),
+            ids: Mutex::default(),
         });
         // The first load is waited for: a node serves nothing before it has a mirror.
         let first = etcd.clone();
@@ -348,8 +354,20 @@ impl Etcd {
         run_blocking(&self.rt, f)
     }
 
-    fn txn(&self, ops: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, seen: i64) -> Txn {
-        let mut compares = Vec::with_capacity(ops.len());
+    fn txn(
+        &self,
+        ops: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        seen: i64,
+        fence: Option<&Fence>,
+    ) -> Txn {
+        let mut compares = Vec::with_capacity(ops.len() + 1);
+        if let Some(f) = fence {
+            compares.push(Compare::create_revision(
+                f.key.clone(),
+                CompareOp::Equal,
+                f.revision,
+            ));
+        }
         let mut puts = Vec::with_capacity(ops.len() + 1);
         for (k, v) in ops {
             let key = [self.data.as_slice(), k].concat();
@@ -373,8 +391,9 @@ impl Etcd {
         self: &Arc<Self>,
         ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         seen: i64,
+        fence: Option<&Fence>,
     ) -> DomainResult<()> {
-        let txn = self.txn(&ops, seen);
+        let txn = self.txn(&ops, seen, fence);
         let kv = self.kv();
         let started = std::time::Instant::now();
         let sent = self
@@ -394,8 +413,9 @@ impl Etcd {
         self: &Arc<Self>,
         ops: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         seen: i64,
+        fence: Option<&Fence>,
     ) -> DomainResult<()> {
-        let txn = self.txn(&ops, seen);
+        let txn = self.txn(&ops, seen, fence);
         let kv = self.kv();
         let started = std::time::Instant::now();
         let sent = self
@@ -412,11 +432,30 @@ impl Etcd {
         Ok(())
     }
 
-    /// The next value of the counter at `key` (8 bytes BE), bumped with compare-and-swap.
+    /// The next id of the counter at `key`, from a block this node reserved (`ID_BLOCK` ids
+    /// per compare-and-swap on etcd): unique across nodes and increasing on each node; ids of a
+    /// block a node did not use before it stopped are never given out.
     pub fn next_id(self: &Arc<Self>, key: &[u8]) -> DomainResult<u64> {
+        let mut blocks = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((next, end)) = blocks.get_mut(key) {
+            if *next < *end {
+                *next += 1;
+                return Ok(*next - 1);
+            }
+        }
+        let last = self.reserve(key, ID_BLOCK)?;
+        // The block is (last - ID_BLOCK, last]: hand out its first id now.
+        let first = last - ID_BLOCK + 1;
+        blocks.insert(key.to_vec(), (first + 1, last + 1));
+        Ok(first)
+    }
+
+    /// Move the counter at `key` (8 bytes BE) up by `n` with compare-and-swap; its new value.
+    fn reserve(self: &Arc<Self>, key: &[u8], n: u64) -> DomainResult<u64> {
         let full = [self.data.as_slice(), key].concat();
         let marker = self.marker.clone();
         let kv = self.kv();
+        let step = n;
         let bumped = self.call(async move {
             for _ in 0..100 {
                 let got = retrying(|| {
@@ -434,7 +473,7 @@ impl Etcd {
                     None => (0, Compare::version(full.clone(), CompareOp::Equal, 0)),
                 };
                 let txn = Txn::new().when(vec![cmp]).and_then(vec![
-                    TxnOp::put(full.clone(), (n + 1).to_be_bytes().to_vec(), None),
+                    TxnOp::put(full.clone(), (n + step).to_be_bytes().to_vec(), None),
                     TxnOp::put(marker.clone(), Vec::new(), None),
                 ]);
                 let resp = retrying(|| {
@@ -443,19 +482,101 @@ impl Etcd {
                 })
                 .await?;
                 if resp.succeeded() {
-                    return Ok(Some((n + 1, resp.header().map_or(0, |h| h.revision()))));
+                    return Ok(Some((n + step, resp.header().map_or(0, |h| h.revision()))));
                 }
             }
             Ok::<_, etcd_client::Error>(None)
         });
         match bumped {
-            Some(Ok(Some((id, rev)))) => {
-                self.wait_applied_blocking(rev)?;
-                Ok(id)
-            }
+            // Nothing reads the counter from the mirror: no need to wait for it there.
+            Some(Ok(Some((id, _)))) => Ok(id),
             Some(Ok(None)) => Err(unavailable("id counter contended", false)),
             Some(Err(e)) => Err(unavailable(e, true)),
             None => Err(unavailable("the etcd runtime has stopped", true)),
+        }
+    }
+}
+
+/// How long a job's holder keeps its lock without renewing it (renewed every third of it).
+const LEASE_TTL: i64 = 10;
+
+/// A job that must run on one node at a time (the session sweep): the node holding the lock
+/// key `<prefix>lock/<job>`, created with an etcd lease the node keeps alive. The holder's
+/// writes compare the lock key's create_revision with its own (`Fence`): a node whose lease
+/// expired (paused, cut off) while another took the lock can no longer write.
+pub struct Leader {
+    held: Mutex<Option<i64>>,
+    key: Vec<u8>,
+}
+
+/// Carried by a job's change: applies only while `key` is the lock created at `revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub key: Vec<u8>,
+    pub revision: i64,
+}
+
+impl Leader {
+    /// The fence to write under, while this node holds the job.
+    pub fn fence(&self) -> Option<Fence> {
+        let held = *self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.map(|revision| Fence {
+            key: self.key.clone(),
+            revision,
+        })
+    }
+
+    fn set(&self, v: Option<i64>) {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = v;
+    }
+}
+
+impl Etcd {
+    /// Campaign for `job` for as long as the process runs.
+    pub fn leader(self: &Arc<Self>, job: &str) -> Arc<Leader> {
+        let leader = Arc::new(Leader {
+            held: Mutex::new(None),
+            key: [self.prefix.as_slice(), b"lock/", job.as_bytes()].concat(),
+        });
+        let (etcd, l) = (self.clone(), leader.clone());
+        self.rt.spawn(async move {
+            loop {
+                if let Err(e) = etcd.hold(&l).await {
+                    log::warn!("etcd lease: {e}");
+                }
+                l.set(None);
+                tokio::time::sleep(Duration::from_secs((LEASE_TTL / 3) as u64)).await;
+            }
+        });
+        leader
+    }
+
+    /// One term: take the lock if free and keep its lease alive until that fails.
+    async fn hold(&self, l: &Leader) -> Result<(), etcd_client::Error> {
+        let mut leases = self.client.lease_client();
+        let lease = leases.grant(LEASE_TTL, None).await?.id();
+        let txn = Txn::new()
+            .when(vec![Compare::version(l.key.clone(), CompareOp::Equal, 0)])
+            .and_then(vec![TxnOp::put(
+                l.key.clone(),
+                Vec::new(),
+                Some(etcd_client::PutOptions::new().with_lease(lease)),
+            )]);
+        let resp = self.kv().txn(txn).await?;
+        if !resp.succeeded() {
+            // Someone holds it: this lease goes unused.
+            let _ = leases.revoke(lease).await;
+            return Ok(());
+        }
+        l.set(Some(resp.header().map_or(0, |h| h.revision())));
+        let (mut keeper, mut answers) = leases.keep_alive(lease).await?;
+        loop {
+            tokio::time::sleep(Duration::from_secs((LEASE_TTL / 3) as u64)).await;
+            keeper.keep_alive().await?;
+            match answers.message().await? {
+                Some(a) if a.ttl() > 0 => {}
+                _ => return Ok(()),
+            }
         }
     }
 }
@@ -499,7 +620,9 @@ fn settle(sent: Result<etcd_client::TxnResponse, etcd_client::Error>) -> DomainR
         Ok(resp) if resp.succeeded() => Ok(resp.header().map_or(0, |h| h.revision())),
         Ok(_) => Err(DomainError::Contended),
         Err(etcd_client::Error::GRpcStatus(s))
-            if s.message().contains("too many operations") || s.message().contains("too large") =>
+            if ["too many operations", "too large", "larger than max"]
+                .iter()
+                .any(|m| s.message().contains(m)) =>
         {
             Err(DomainError::Invalid(FieldErrors::one(
                 "non_field_errors",

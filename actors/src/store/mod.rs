@@ -55,12 +55,19 @@ pub struct Changes {
     /// On etcd, the mirror's revision when the change began to be built: the change applies only
     /// if none of its keys changed after it (see `etcd`). `None`: the revision at apply time.
     seen: Option<i64>,
+    /// Etcd: a job's change applies only while its node still holds the job (see `Leader`).
+    fence: Option<etcd::Fence>,
 }
 
 impl Changes {
     /// A change with no read revision; prefer `Store::changes`, which records it.
     pub fn new() -> Self {
         Changes::default()
+    }
+
+    /// Apply only while `fence` holds (a job's lock: see `etcd::Leader`); none on sled.
+    pub fn fenced(&mut self, fence: Option<etcd::Fence>) {
+        self.fence = fence;
     }
 
     /// The keys written, for a snapshot taken while the change is applied (see `snapshot`).
@@ -226,11 +233,21 @@ impl Store {
         matches!(self.backend, Backend::Etcd(_))
     }
 
+    /// Etcd: campaign for `job`, to run it on one node at a time (see `etcd::Leader`). `None`
+    /// on sled, where the one process is the only one.
+    pub fn leader(&self, job: &str) -> Option<Arc<etcd::Leader>> {
+        match &self.backend {
+            Backend::Sled { .. } => None,
+            Backend::Etcd(e) => Some(e.leader(job)),
+        }
+    }
+
     /// A change to build, remembering what the store had applied when it began (on etcd it is
     /// refused if any key it writes changed since).
     pub fn changes(&self) -> Changes {
         Changes {
             ops: Vec::new(),
+            fence: None,
             seen: match &self.backend {
                 Backend::Sled { .. } => None,
                 Backend::Etcd(e) => Some(e.applied()),
@@ -249,7 +266,7 @@ impl Store {
 
     /// Apply `changes` and make them durable: on sled `apply` then `flush` (group commit), on
     /// etcd one transaction awaited without holding a thread.
-    pub async fn apply_durable(&self, changes: Changes) -> DomainResult<()> {
+    pub async fn apply_durable(&self, mut changes: Changes) -> DomainResult<()> {
         match &self.backend {
             Backend::Sled { .. } => {
                 self.apply(changes)?;
@@ -260,7 +277,8 @@ impl Store {
                     return Ok(());
                 }
                 let seen = changes.seen.unwrap_or_else(|| e.applied());
-                e.apply(changes.last_writes(), seen).await
+                let fence = changes.fence.take();
+                e.apply(changes.last_writes(), seen, fence.as_ref()).await
             }
         }
     }
@@ -319,8 +337,9 @@ impl Store {
     }
 
     /// Enter `org`'s gate: no change of it is between apply and flush while this is held.
+    /// (On etcd, what a request reads is made current once, by the barrier the server awaits
+    /// at its start: see `barrier`.)
     pub async fn read_durable(&self, org: OrgId) -> DomainResult<Reading> {
-        self.barrier().await?;
         let reading = self.gate(org).read().await;
         self.check()?;
         Ok(reading)
@@ -371,7 +390,7 @@ impl Store {
                 let mut ops = std::collections::BTreeMap::new();
                 ops.insert(key.to_vec(), Some(encode(value)?));
                 // Last-writer-wins bookkeeping: compared with nothing written since "now".
-                e.apply_blocking(ops, i64::MAX - 1)?;
+                e.apply_blocking(ops, i64::MAX - 1, None)?;
             }
         }
         Ok(())
@@ -403,7 +422,7 @@ impl Store {
     /// Apply `changes` atomically (not yet durable: see `flush`). Refused, with nothing applied,
     /// once the store has failed; an error while applying fails the store, and the change may or
     /// may not have been applied.
-    pub fn apply(&self, changes: Changes) -> DomainResult<()> {
+    pub fn apply(&self, mut changes: Changes) -> DomainResult<()> {
         self.check()?;
         if changes.is_empty() {
             return Ok(());
@@ -423,7 +442,8 @@ impl Store {
             }
             Backend::Etcd(e) => {
                 let seen = changes.seen.unwrap_or_else(|| e.applied());
-                e.apply_blocking(changes.last_writes(), seen)?;
+                let fence = changes.fence.take();
+                e.apply_blocking(changes.last_writes(), seen, fence.as_ref())?;
             }
         }
         Ok(())

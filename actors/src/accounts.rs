@@ -144,6 +144,9 @@ impl AccountsActor {
         hash: String,
         ip: Option<String>,
     ) -> DomainResult<Session> {
+        // Begun before the check: on etcd the write is refused if another node took the email
+        // or username after what the check read.
+        let mut changes = self.store.changes();
         self.check_unique(&input)?;
         let now = Ts::now();
         let user = User {
@@ -157,7 +160,6 @@ impl AccountsActor {
             last_login: None,
             is_active: true,
         };
-        let mut changes = self.store.changes();
         changes.put(keys::user(user.id), &user)?;
         changes.put(keys::email(&input.email.lower()), &user.id)?;
         changes.put(keys::username(&user.username.to_lowercase()), &user.id)?;

@@ -374,7 +374,9 @@ impl Keynest {
             match self.registry.get(org)?.send(msg.clone()).await? {
                 Err(DomainError::Contended) => {
                     metrics::counter!(CONTENDED).increment(1);
-                    let pause = 1 + (attempt as u64) * 2 + u64::from(rand_u8() % 4);
+                    // Jittered and growing, so that nodes retrying one organization spread out.
+                    let cap = 1u64 << attempt.min(5);
+                    let pause = 1 + u64::from(rand_u8()) % (2 * cap);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                     self.store.barrier().await?;
                 }

@@ -14,6 +14,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// 200 while the store is sound; 503 with `"storage": "failed"` once it has failed (the server
 /// is then stopping, to be started again by its supervisor).
 async fn health(state: web::Data<AppState>) -> HttpResponse {
+    // Several nodes (etcd): a node that cannot get a current read from etcd serves nothing, so a
+    // load balancer should send its clients elsewhere.
+    if state.kn.is_shared() && state.kn.barrier().await.is_err() {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+            .json(json!({
+                "status": "unhealthy", "service": "KeyNest API", "version": VERSION,
+                "storage": "unreachable",
+                "details": "This node cannot get a current read from etcd (no quorum, or none of its endpoints answers)."
+            }));
+    }
     match state.kn.storage_failure() {
         // Exactly the documented body while healthy.
         None => HttpResponse::Ok()

@@ -194,6 +194,18 @@ fn three_nodes_on_three_etcd_members_lose_no_acknowledged_write() {
         .get(&format!("/api/variables/{id}/"), Some(t))
         .expect(200);
     assert_eq!(got["decrypted_value"], "after");
+
+    // Quorum lost (one member of three left): no node answers from what may be stale, and
+    // `/health/` says so to a load balancer.
+    std::process::Command::new("kill")
+        .args(["-9", &etcd_pids[1].to_string()])
+        .status()
+        .expect("kill -9");
+    nodes[0]
+        .get(&format!("/api/variables/{id}/"), Some(t))
+        .expect_error(503, "storage_unavailable");
+    let health = nodes[1].get("/health/", None).expect(503);
+    assert_eq!(health["storage"], "unreachable", "{health}");
 }
 
 /// Jobs that must run once (the session sweep) run on the one node holding an etcd lease, and

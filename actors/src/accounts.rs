@@ -246,6 +246,9 @@ fn durable<T: Send + 'static>(
     AtomicResponse::new(Box::pin(actix::fut::wrap_future(flushed)))
 }
 
+/// How many times a login refused for a concurrent change on another node is made again.
+const CONTENDED_RETRIES: usize = 8;
+
 /// The write half of `Register`, once the password is hashed: sent by the actor to itself so
 /// that hashing (milliseconds, off the actor) does not hold the actor, while the check, the
 /// write and its flush are one step.
@@ -258,7 +261,7 @@ struct InsertUser {
 }
 
 /// The write half of `Login`, once the password is checked.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Session>")]
 struct FinishLogin {
     user: Option<User>,
@@ -316,9 +319,19 @@ impl Handler<Login> for AccountsActor {
         });
         let me = ctx.address();
         let ip = msg.ip;
+        let store = self.store.clone();
         Box::pin(actix::fut::wrap_future(async move {
             let ok = checking.await?;
-            me.send(FinishLogin { user, ok, ip }).await?
+            let finish = FinishLogin { user, ok, ip };
+            // Several nodes: the same user logging in (or out) on another node at the same
+            // moment moves the same records; the write is refused whole and made again.
+            for _ in 0..CONTENDED_RETRIES {
+                match me.send(finish.clone()).await? {
+                    Err(DomainError::Contended) => store.barrier().await?,
+                    other => return other,
+                }
+            }
+            me.send(finish).await?
         }))
     }
 }

@@ -101,6 +101,20 @@ fn three_nodes_on_three_etcd_members_lose_no_acknowledged_write() {
         .get("/api/auth/profile/", Some(&second))
         .expect_error(401, "not_authenticated");
 
+    // One user logging in on every node at once: each login moves the same records (the
+    // user's last login, their account-event counter); every one succeeds.
+    std::thread::scope(|scope| {
+        for node in &nodes {
+            for _ in 0..3 {
+                let u = &u;
+                scope.spawn(move || {
+                    let token = login(node, u);
+                    node.get("/api/auth/profile/", Some(&token)).expect(200);
+                });
+            }
+        }
+    });
+
     // Concurrent writers through all three nodes; node 2 and one etcd member die mid-load.
     let acked: Mutex<BTreeMap<String, (u64, String)>> = Mutex::default();
     let refused: Mutex<BTreeMap<u16, usize>> = Mutex::default();

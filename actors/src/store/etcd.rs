@@ -253,8 +253,10 @@ impl Etcd {
                     changed.push(k.to_vec());
                 }
             }
-            if resp.events().is_empty() {
-                // A progress notification: everything up to its revision has been sent.
+            if resp.events().is_empty() && !resp.created() {
+                // A progress notification (sent only to a watcher that has caught up):
+                // everything up to its revision has been sent. The answer to the watch's
+                // creation is not one: events before its revision may still be on their way.
                 top = resp.header().map_or(0, |h| h.revision());
             }
             self.set_applied(top);
@@ -430,6 +432,42 @@ impl Etcd {
         self.wait_applied(rev).await?;
         committed(started);
         Ok(())
+    }
+
+    /// Bookkeeping that may be lost (a session's or service token's last use): overwrite `key`
+    /// only if it still is what this node's copy holds. A record another node deleted or
+    /// changed meanwhile is left alone, so a revoked session is never written back.
+    pub fn put_if_unchanged(self: &Arc<Self>, key: &[u8], value: Vec<u8>) -> DomainResult<()> {
+        let seen = {
+            let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
+            map.get(key).map(|(_, rev)| *rev)
+        };
+        let Some(rev) = seen else {
+            return Ok(());
+        };
+        let full = [self.data.as_slice(), key].concat();
+        let txn = Txn::new()
+            .when(vec![Compare::mod_revision(
+                full.clone(),
+                CompareOp::Equal,
+                rev,
+            )])
+            .and_then(vec![
+                TxnOp::put(full, value, None),
+                TxnOp::put(self.marker.clone(), Vec::new(), None),
+            ]);
+        let kv = self.kv();
+        let sent = self
+            .call(retrying(move || {
+                let (mut kv, txn) = (kv.clone(), txn.clone());
+                async move { kv.txn(txn).await }
+            }))
+            .ok_or_else(|| unavailable("the etcd runtime has stopped", false))?;
+        match settle(sent) {
+            Ok(rev) => self.wait_applied_blocking(rev),
+            Err(DomainError::Contended) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The next id of the counter at `key`, from a block this node reserved (`ID_BLOCK` ids

@@ -377,7 +377,8 @@ impl Store {
     }
 
     /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a
-    /// crash (a service token's `last_used`).
+    /// crash (a service token's `last_used`). On etcd, written only over the record as this
+    /// node's copy holds it: never one another node deleted or changed meanwhile.
     pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
         self.check()?;
         match &self.backend {
@@ -386,12 +387,8 @@ impl Store {
                 db.insert(key, encode(value)?)
                     .map_err(|e| self.fail(e, false))?;
             }
-            Backend::Etcd(e) => {
-                let mut ops = std::collections::BTreeMap::new();
-                ops.insert(key.to_vec(), Some(encode(value)?));
-                // Last-writer-wins bookkeeping: compared with nothing written since "now".
-                e.apply_blocking(ops, i64::MAX - 1, None)?;
-            }
+            // Never writes back a record another node deleted (a revoked session).
+            Backend::Etcd(e) => e.put_if_unchanged(key, encode(value)?)?,
         }
         Ok(())
     }

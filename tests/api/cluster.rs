@@ -268,3 +268,45 @@ fn a_job_runs_on_one_node_and_a_deposed_holders_write_is_refused() {
         Some(b"1".as_slice())
     );
 }
+
+/// Bookkeeping written without a change (a session's last use) never writes back a record
+/// another node deleted: a session revoked on one node stays revoked.
+#[test]
+fn a_record_deleted_on_one_node_is_not_written_back_by_another() {
+    use keynest_actors::store::Store;
+    let Some(endpoint) = etcd::shared() else {
+        return;
+    };
+    let prefix = format!("volatile-{}/", std::process::id());
+    let open = || Store::open_etcd(&[endpoint.to_string()], &prefix).expect("open etcd");
+    let (a, b) = (open(), open());
+    let key = b"T-session".to_vec();
+    let mut c = b.changes();
+    c.put(key.clone(), &1u64).expect("put");
+    b.apply(c).expect("apply");
+    let until = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    until("a sees the record", &|| {
+        a.get::<u64>(&key).expect("get") == Some(1)
+    });
+    // Its last use, recorded on a: kept while the record is there.
+    a.put_volatile(&key, &2u64).expect("put_volatile");
+    until("b sees the use", &|| {
+        b.get::<u64>(&key).expect("get") == Some(2)
+    });
+    // Revoked on b; a, having seen that, records a use: the record stays gone.
+    let mut c = b.changes();
+    c.del(key.clone());
+    b.apply(c).expect("apply");
+    until("a sees the deletion", &|| {
+        a.get::<u64>(&key).expect("get").is_none()
+    });
+    a.put_volatile(&key, &3u64).expect("put_volatile");
+    let c = open();
+    assert_eq!(c.get::<u64>(&key).expect("get"), None, "written back");
+}

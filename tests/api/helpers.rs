@@ -663,14 +663,21 @@ pub mod etcd {
     }
 
     /// Start `m` so that it stops when this test process does (a watcher shell kills it once
-    /// our pid is gone: statics are never dropped). Returns the pid of etcd itself.
+    /// our pid is gone: statics are never dropped, and removes its data). Returns the pid of
+    /// etcd itself.
     pub fn launch(m: &Member) -> u32 {
         let me = std::process::id();
         let quoted: Vec<String> = m.args.iter().map(|a| format!("'{a}'")).collect();
+        let data = m
+            .args
+            .windows(2)
+            .find(|w| w[0] == "--data-dir")
+            .map(|w| w[1].clone())
+            .expect("a data dir");
         let script = format!(
             "etcd {} >/dev/null 2>&1 & E=$!; echo $E; \
              (while kill -0 {me} 2>/dev/null && kill -0 $E 2>/dev/null; do sleep 1; done; \
-              kill -9 $E 2>/dev/null) >/dev/null 2>&1 &",
+              kill -9 $E 2>/dev/null; sleep 1; rm -rf '{data}') >/dev/null 2>&1 &",
             quoted.join(" ")
         );
         let out = Command::new("sh")

@@ -595,13 +595,15 @@ pub mod etcd {
         format!("t{:016x}/", h.finish())
     }
 
-    /// A free TCP port on 127.0.0.1 (bound then released: another process may take it first,
-    /// which `start_cluster` survives by trying again).
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port")
+    /// `n` distinct free TCP ports on 127.0.0.1: all held until all are found (a port bound
+    /// and released at once may be handed out again by the next bind), then released for etcd.
+    fn free_ports(n: usize) -> Vec<u16> {
+        let held: Vec<std::net::TcpListener> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("free port"))
+            .collect();
+        held.iter()
+            .map(|l| l.local_addr().expect("port").port())
+            .collect()
     }
 
     /// A member of a loopback cluster: its name, client URL, and the command that starts it.
@@ -613,7 +615,8 @@ pub mod etcd {
     /// Members of an `n`-member cluster on 127.0.0.1 with data under `root` (not started).
     /// Limits raised as README asks of operators: a 5,000-key import is one transaction.
     pub fn members(n: usize, root: &std::path::Path) -> Vec<Member> {
-        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let free = free_ports(2 * n);
+        let ports: Vec<(u16, u16)> = free.chunks(2).map(|p| (p[0], p[1])).collect();
         let initial: Vec<String> = ports
             .iter()
             .enumerate()

@@ -18,13 +18,16 @@ touch "$WORK/pids"
 trap cleanup EXIT
 export WRK_DIR="$PWD/scripts/wrk"
 KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# ports N: N distinct free ports (all held until all are found, then released).
+ports() { python3 -c 'import socket,sys; s=[socket.socket() for _ in range(int(sys.argv[1]))]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
+port() { ports 1; }
 
 # etcd_cluster NAME N -> prints the client URLs, comma-separated
 etcd_cluster() {
-  local name=$1 n=$2 initial="" clients=() peers=()
+  local name=$1 n=$2 initial="" clients=() peers=() free
+  read -r -a free <<<"$(ports $((2 * n)))"
   for i in $(seq 0 $((n - 1))); do
-    clients+=("http://127.0.0.1:$(port)"); peers+=("http://127.0.0.1:$(port)")
+    clients+=("http://127.0.0.1:${free[$((2 * i))]}"); peers+=("http://127.0.0.1:${free[$((2 * i + 1))]}")
     initial+="${initial:+,}$name$i=${peers[$i]}"
   done
   for i in $(seq 0 $((n - 1))); do

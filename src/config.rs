@@ -102,6 +102,22 @@ pub struct ServeArgs {
     /// <data-dir>/master.key, created on first start).
     #[arg(long, env = "KEYNEST_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// Where the records live: `sled` (embedded, under the data dir; one node) or `etcd`
+    /// (several stateless nodes sharing an etcd cluster: see "Running several nodes").
+    #[arg(long, env = "KEYNEST_STORE", default_value = "sled", value_parser = ["sled", "etcd"])]
+    pub store: String,
+    /// etcd client URLs, comma-separated (with `--store etcd`).
+    #[arg(
+        long,
+        env = "KEYNEST_ETCD_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379"
+    )]
+    pub etcd_endpoints: Vec<String>,
+    /// The etcd key prefix this installation's records live under (several installations may
+    /// share one etcd cluster under different prefixes).
+    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
+    pub etcd_prefix: String,
 }
 
 const MASTER_KEY_VAR: &str = "KEYNEST_MASTER_KEY";
@@ -116,6 +132,9 @@ pub const KNOWN_VARS: &[&str] = &[
     "KEYNEST_WORKERS",
     "KEYNEST_MASTER_KEY",
     "KEYNEST_MASTER_KEY_FILE",
+    "KEYNEST_STORE",
+    "KEYNEST_ETCD_ENDPOINTS",
+    "KEYNEST_ETCD_PREFIX",
     "KEYNEST_RATE_USER",
     "KEYNEST_RATE_ANON",
     "KEYNEST_RATE_BURST",
@@ -202,6 +221,17 @@ impl ServeArgs {
     ///
     /// `KEYNEST_MASTER_KEY` is taken out of the environment as it is read (see `forget_env`),
     /// and every copy of its text is zeroized. A key file that others may read is warned about.
+    /// The store these settings name.
+    pub fn store_location(&self) -> keynest_actors::store::Location {
+        match self.store.as_str() {
+            "etcd" => keynest_actors::store::Location::Etcd {
+                endpoints: self.etcd_endpoints.clone(),
+                prefix: self.etcd_prefix.clone(),
+            },
+            _ => keynest_actors::store::Location::Sled,
+        }
+    }
+
     pub fn master_key(&self) -> Result<MasterKey, String> {
         if let Some(raw) = std::env::var_os(MASTER_KEY_VAR) {
             forget_env(MASTER_KEY_VAR);

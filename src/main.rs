@@ -28,6 +28,8 @@ enum Command {
     RotateMasterKey(keynest::operator::RotateMasterKeyArgs),
     /// Rebuild a new data directory from a backup (no server running on it).
     Restore(keynest::operator::RestoreArgs),
+    /// Copy a whole installation between stores (sled:DIR <-> etcd:ENDPOINTS), verified.
+    Migrate(keynest::operator::MigrateArgs),
     #[command(flatten)]
     Client(keynest::cli::Command),
 }
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => operator(keynest::operator::run_backup(args)),
         Command::RotateMasterKey(args) => operator(keynest::operator::run_rotate_master_key(args)),
         Command::Restore(args) => operator(keynest::operator::run_restore(args)),
+        Command::Migrate(args) => operator(keynest::operator::run_migrate(args)),
         Command::Client(cmd) => match keynest::cli::execute(cmd) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(e) => {

@@ -29,7 +29,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let master = args.master_key()?;
     let workers = args.workers();
-    let kn = Keynest::open_with(
+    let location = args.store_location();
+    let store = keynest_actors::store::Store::open_at(&location, &args.data_dir)
+        .map_err(|e| e.to_string())?;
+    if let keynest_actors::store::Location::Etcd { endpoints, prefix } = &location {
+        log::info!("store: etcd at {} under {prefix:?}", endpoints.join(","));
+    }
+    let kn = Keynest::open_on(
+        store,
         &args.data_dir,
         &master,
         workers,
@@ -96,6 +103,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .app_data(web::Data::new(state.clone()))
             .app_data(schema.clone())
             .default_service(web::to(no_route))
+            // Innermost: on etcd, a request reads only once this node has every write another
+            // node acknowledged before it arrived (see `store::etcd`).
+            .wrap(actix_web::middleware::from_fn(read_barrier))
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
             // Innermost of the request's checks: only a request past the connection guard and
             // the rate limits gets its body read for an Idempotency-Key.
@@ -395,4 +405,20 @@ fn method_not_allowed<B: MessageBody>(
     }
     let res = ServiceResponse::new(req, answer).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// Wait for the store's read barrier (etcd: every write acknowledged by any node before this
+/// request is visible here; sled: nothing). `/health/` answers without it.
+async fn read_barrier(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let kn = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|s| s.kn.is_shared() && !req.path().starts_with("/health"))
+        .map(|s| s.kn.clone());
+    if let Some(kn) = kn {
+        kn.barrier().await.map_err(ApiError::from)?;
+    }
+    next.call(req).await
 }

@@ -18,7 +18,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::input::{Credentials, NewOrg, NewUser, Password};
 use crate::model::*;
 use crate::org::new_org;
-use crate::store::{keys, Changes, Store};
+use crate::store::{keys, Store};
 use actix::prelude::*;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -144,6 +144,9 @@ impl AccountsActor {
         hash: String,
         ip: Option<String>,
     ) -> DomainResult<Session> {
+        // Begun before the check: on etcd the write is refused if another node took the email
+        // or username after what the check read.
+        let mut changes = self.store.changes();
         self.check_unique(&input)?;
         let now = Ts::now();
         let user = User {
@@ -157,7 +160,6 @@ impl AccountsActor {
             last_login: None,
             is_active: true,
         };
-        let mut changes = Changes::new();
         changes.put(keys::user(user.id), &user)?;
         changes.put(keys::email(&input.email.lower()), &user.id)?;
         changes.put(keys::username(&user.username.to_lowercase()), &user.id)?;
@@ -202,7 +204,7 @@ impl AccountsActor {
     ) -> DomainResult<Session> {
         let bad = || DomainError::Unauthorized("Invalid email or password.".into());
         let mut user = user.ok_or_else(bad)?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         if !ok || !user.is_active {
             let event = Event::new(None, "user_login_failed", "user", user.id.0);
             audit::record(&self.store, &mut changes, Some(&user), ip, event)?;
@@ -244,6 +246,9 @@ fn durable<T: Send + 'static>(
     AtomicResponse::new(Box::pin(actix::fut::wrap_future(flushed)))
 }
 
+/// How many times a login refused for a concurrent change on another node is made again.
+const CONTENDED_RETRIES: usize = 8;
+
 /// The write half of `Register`, once the password is hashed: sent by the actor to itself so
 /// that hashing (milliseconds, off the actor) does not hold the actor, while the check, the
 /// write and its flush are one step.
@@ -256,7 +261,7 @@ struct InsertUser {
 }
 
 /// The write half of `Login`, once the password is checked.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Session>")]
 struct FinishLogin {
     user: Option<User>,
@@ -314,9 +319,19 @@ impl Handler<Login> for AccountsActor {
         });
         let me = ctx.address();
         let ip = msg.ip;
+        let store = self.store.clone();
         Box::pin(actix::fut::wrap_future(async move {
             let ok = checking.await?;
-            me.send(FinishLogin { user, ok, ip }).await?
+            let finish = FinishLogin { user, ok, ip };
+            // Several nodes: the same user logging in (or out) on another node at the same
+            // moment moves the same records; the write is refused whole and made again.
+            for _ in 0..CONTENDED_RETRIES {
+                match me.send(finish.clone()).await? {
+                    Err(DomainError::Contended) => store.barrier().await?,
+                    other => return other,
+                }
+            }
+            me.send(finish).await?
         }))
     }
 }

@@ -130,7 +130,25 @@ fn refused(why: &str) -> DomainError {
 }
 
 /// Rebuild a store in `data_dir` (which must hold none) from a backup read from `input`.
-pub fn restore(mut input: impl Read, keyring: &Keyring, data_dir: &Path) -> DomainResult<Summary> {
+pub fn restore(input: impl Read, keyring: &Keyring, data_dir: &Path) -> DomainResult<Summary> {
+    restore_to(input, keyring, || {
+        if data_dir.join("db").exists() {
+            return Err(DomainError::invalid(
+                "data dir",
+                "The data directory already holds a store; restore into a new one.",
+            ));
+        }
+        Store::open(data_dir)
+    })
+}
+
+/// Rebuild the store `open` opens (it must be empty: an etcd prefix no installation uses yet)
+/// from a backup read from `input`.
+pub fn restore_to(
+    mut input: impl Read,
+    keyring: &Keyring,
+    open: impl FnOnce() -> DomainResult<Store>,
+) -> DomainResult<Summary> {
     let mut magic = vec![0u8; MAGIC.len()];
     if !read_exact_or_end(&mut input, &mut magic)? || magic != MAGIC {
         return Err(refused("it does not start as one"));
@@ -150,13 +168,13 @@ pub fn restore(mut input: impl Read, keyring: &Keyring, data_dir: &Path) -> Doma
              came from.",
         )
     })?;
-    if data_dir.join("db").exists() {
+    let store = open()?;
+    if store.scan_raw(b"").next().is_some() {
         return Err(DomainError::invalid(
-            "data dir",
-            "The data directory already holds a store; restore into a new one.",
+            "store",
+            "The store already holds records; restore into a new one.",
         ));
     }
-    let store = Store::open(data_dir)?;
     let mut summary = Summary::default();
     let mut index = 0u64;
     loop {

@@ -65,6 +65,11 @@ pub enum DomainError {
     /// `maybe_applied` when the failure came while this change was being saved.
     #[error("storage unavailable")]
     StorageUnavailable { maybe_applied: bool },
+    /// Several nodes (etcd): another node changed the same records first; nothing was applied.
+    /// The facade retries such a change on fresh data; a client sees it only if that keeps
+    /// happening.
+    #[error("contended")]
+    Contended,
     /// An actor could not be reached (shutting down, or its mailbox is gone).
     #[error("unavailable: {0}")]
     Unavailable(String),

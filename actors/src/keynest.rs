@@ -55,6 +55,21 @@ pub struct Keynest {
     registry: Arc<Registry>,
     accounts: Addr<AccountsActor>,
     audit: Addr<AuditActor>,
+    /// Etcd: the session sweep runs on the one node holding its lease.
+    sweeper: Option<Arc<store::etcd::Leader>>,
+}
+
+/// How many times a change refused for a concurrent change on another node is built again.
+const CONTENDED_RETRIES: usize = 8;
+/// Counter (`metrics` facade): changes built again because another node changed the same
+/// records first (etcd).
+pub const CONTENDED: &str = "keynest_store_contended_total";
+
+/// A little jitter, so that two nodes retrying the same records do not stay in step.
+fn rand_u8() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    b[0]
 }
 
 impl Keynest {
@@ -81,6 +96,19 @@ impl Keynest {
         sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
         let store = Store::open(data_dir).map_err(|e| e.to_string())?;
+        Self::open_on(store, data_dir, master, workers, quotas, sessions)
+    }
+
+    /// As `open_with`, on a store already opened (sled or etcd: see `store::Location`).
+    /// `data_dir` still holds the master key file when the key comes from one.
+    pub fn open_on(
+        store: Store,
+        data_dir: &Path,
+        master: &MasterKey,
+        workers: usize,
+        quotas: Quotas,
+        sessions: SessionPolicy,
+    ) -> Result<Keynest, String> {
         let keyring = match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
             Some(check) => Self::settle_master_key(data_dir, master, &check)?,
             None => {
@@ -118,6 +146,10 @@ impl Keynest {
         let accounts =
             AccountsActor::start_in_arbiter(&Arbiter::new().handle(), |_| accounts_actor);
         tokens.record_uses_with(accounts.clone().recipient());
+        let sweeper = match sessions.sweep_every() {
+            Some(_) => store.leader("session-sweep"),
+            None => None,
+        };
         let audit_store = store.clone();
         let audit = AuditActor::start_in_arbiter(&Arbiter::new().handle(), |_| {
             AuditActor::new(audit_store)
@@ -134,6 +166,7 @@ impl Keynest {
             registry,
             accounts,
             audit,
+            sweeper,
         })
     }
 
@@ -256,7 +289,15 @@ impl Keynest {
     /// Delete the login sessions that have outlived their lifetimes (in bounded batches, each
     /// durable); answers how many.
     pub async fn sweep_sessions(&self) -> DomainResult<usize> {
-        sessions::sweep(&self.store, &self.accounts, self.tokens.policy()).await
+        let fence = match &self.sweeper {
+            None => None,
+            Some(leader) => match leader.fence() {
+                Some(fence) => Some(fence),
+                // Another node holds the sweep.
+                None => return Ok(0),
+            },
+        };
+        sessions::sweep(&self.store, &self.accounts, self.tokens.policy(), fence).await
     }
 
     /// Send `msg` to the accounts actor and wait for its answer.
@@ -273,6 +314,17 @@ impl Keynest {
     pub async fn query_audit(&self, msg: audit::QueryAudit) -> DomainResult<Paged<AuditView>> {
         let _in_flight = InFlight::enter("audit");
         self.audit.send(msg).await?
+    }
+
+    /// Wait until this node has every write any node acknowledged before the call (etcd: the
+    /// read barrier; sled: nothing to wait for). The server calls it before each request.
+    pub async fn barrier(&self) -> DomainResult<()> {
+        self.store.barrier().await
+    }
+
+    /// Whether several nodes share the store (etcd).
+    pub fn is_shared(&self) -> bool {
+        self.store.is_shared()
     }
 
     /// Make everything durable; called once at shutdown (refused after a storage failure).
@@ -303,7 +355,7 @@ impl Keynest {
     /// its answer.
     pub async fn ask<M, R>(&self, msg: M) -> DomainResult<R>
     where
-        M: Message<Result = DomainResult<R>> + Routed + Send + 'static,
+        M: Message<Result = DomainResult<R>> + Routed + Clone + Send + 'static,
         R: Send + 'static,
         OrgActor: Handler<M>,
     {
@@ -313,6 +365,24 @@ impl Keynest {
             self.admit(msg.caller(), org, route)?;
         }
         let _in_flight = InFlight::enter("organization");
+        if !self.store.is_shared() {
+            return self.registry.get(org)?.send(msg).await?;
+        }
+        // Several nodes: a change another node saved first to the same records is refused
+        // whole (`Contended`); it is built again once this node has caught up, a few times.
+        for attempt in 0..CONTENDED_RETRIES {
+            match self.registry.get(org)?.send(msg.clone()).await? {
+                Err(DomainError::Contended) => {
+                    metrics::counter!(CONTENDED).increment(1);
+                    // Jittered and growing, so that nodes retrying one organization spread out.
+                    let cap = 1u64 << attempt.min(5);
+                    let pause = 1 + u64::from(rand_u8()) % (2 * cap);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    self.store.barrier().await?;
+                }
+                other => return other,
+            }
+        }
         self.registry.get(org)?.send(msg).await?
     }
 

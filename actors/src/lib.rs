@@ -14,6 +14,7 @@ pub mod formats;
 pub mod idempotency;
 pub mod input;
 pub mod keynest;
+pub mod migrate;
 pub mod model;
 pub mod org;
 pub mod page;

@@ -48,7 +48,11 @@ impl Registry {
     pub fn get(&self, org: OrgId) -> DomainResult<Addr<OrgActor>> {
         if let Some(addr) = self.actors.get(&org) {
             if addr.connected() {
-                return Ok(addr.clone());
+                let addr = addr.clone();
+                if let Some(r) = self.readers.get(&org).map(|r| r.clone()) {
+                    self.refresh_keys(org, &r)?;
+                }
+                return Ok(addr);
             }
         }
         if self.store.org(org)?.is_none() {
@@ -58,21 +62,7 @@ impl Registry {
         // Open the data keys here, so that a store that cannot be read fails this request
         // instead of starting an actor that cannot work. The keyring is held so that a master-key
         // rotation does not re-seal them between the read and the open.
-        let keyring = self.keyring.hold();
-        let deks = self
-            .store
-            .scan_entries(&keys::deks(org))
-            .map(|kv| {
-                let (k, v) = kv?;
-                let version = u32::from_be_bytes(
-                    k.as_ref()
-                        .try_into()
-                        .map_err(|_| DomainError::Internal("bad data key id".into()))?,
-                );
-                keyring.open_data_key(org, version, &v)
-            })
-            .collect::<DomainResult<Vec<_>>>()?;
-        drop(keyring);
+        let deks = self.open_deks(org)?;
         // The reader goes in first: whoever finds the actor can then always find the reader.
         let reader = self
             .readers
@@ -82,6 +72,7 @@ impl Registry {
                 OrgReader::new(org, self.store.clone(), deks, records, self.quotas)
             })
             .clone();
+        self.refresh_keys(org, &reader)?;
         let rotating = self.store.contains(&keys::rotation(org))?;
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];
@@ -96,10 +87,55 @@ impl Registry {
         Ok(entry.clone())
     }
 
+    /// Several nodes (etcd): another node may have rotated `org`'s data key since its reader
+    /// opened them. The versions in the store (a scan of the mirror) are compared with the
+    /// reader's, and the keys opened again when they differ.
+    fn refresh_keys(&self, org: OrgId, reader: &OrgReader) -> DomainResult<()> {
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let stored = self
+            .store
+            .scan_keys(&keys::deks(org))
+            .map(|k| {
+                let k = k?;
+                k.as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| DomainError::Internal("bad data key id".into()))
+            })
+            .collect::<DomainResult<Vec<u32>>>()?;
+        if stored != reader.key_versions() {
+            reader.replace_keys(self.open_deks(org)?);
+        }
+        Ok(())
+    }
+
+    /// Open `org`'s data keys from the store.
+    fn open_deks(&self, org: OrgId) -> DomainResult<Vec<DataKey>> {
+        // The keyring is held so that a master-key rotation does not re-seal them between the
+        // read and the open.
+        let keyring = self.keyring.hold();
+        self.store
+            .scan_entries(&keys::deks(org))
+            .map(|kv| {
+                let (k, v) = kv?;
+                let version = u32::from_be_bytes(
+                    k.as_ref()
+                        .try_into()
+                        .map_err(|_| DomainError::Internal("bad data key id".into()))?,
+                );
+                keyring.open_data_key(org, version, &v)
+            })
+            .collect()
+    }
+
     /// The read side of `org`, for reads on the caller's thread (started with its actor).
     pub fn reader(&self, org: OrgId) -> DomainResult<OrgReader> {
         if let Some(r) = self.readers.get(&org) {
-            return Ok(r.clone());
+            let r = r.clone();
+            self.refresh_keys(org, &r)?;
+            return Ok(r);
         }
         self.get(org)?;
         self.readers

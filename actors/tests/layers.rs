@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["model", "error", "page"],
     &["crypto", "store"],
     &["input"],
-    &["audit", "formats", "idempotency", "backup"],
+    &["audit", "formats", "idempotency", "backup", "migrate"],
     &["org"],
     &["registry"],
     &["accounts"],

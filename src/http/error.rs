@@ -221,6 +221,13 @@ impl From<DomainError> for ApiError {
                     "The storage is unavailable; nothing was changed. Retry later."
                 },
             ),
+            DomainError::Contended => ApiError {
+                code: ErrorCode::Conflict,
+                details: json!(
+                    "Other changes to the same records kept being saved first (by other nodes); \
+                     nothing was applied. Retry the request."
+                ),
+            },
             DomainError::Unavailable(cause) => {
                 log::error!("actor unavailable: {cause}");
                 ApiError::new(

@@ -19,7 +19,8 @@ pub struct Health {
     status: &'static str,
     service: &'static str,
     version: &'static str,
-    /// `failed` when unhealthy; absent while healthy.
+    /// `failed` (this node's store failed) or `unreachable` (etcd: no current read) when
+    /// unhealthy; absent while healthy.
     #[serde(skip_serializing_if = "Option::is_none")]
     storage: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,7 +28,7 @@ pub struct Health {
 }
 
 /// 200 while the store is sound; 503 with `"storage": "failed"` once it has failed (the server
-/// is then stopping, to be started again by its supervisor).
+/// is then stopping, to be started again by its supervisor), or `"unreachable"` on etcd.
 #[utoipa::path(
     get,
     path = "/health/",
@@ -35,7 +36,7 @@ pub struct Health {
     security(()),
     responses(
         (status = 200, description = "The store is sound", body = Health),
-        (status = 503, description = "The store failed; the server is stopping", body = Health,
+        (status = 503, description = "The store failed (the server is stopping), or etcd gives this node no current read", body = Health,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]
@@ -47,6 +48,20 @@ async fn health(state: web::Data<crate::http::AppState>) -> HttpResponse {
         storage: None,
         details: None,
     };
+    // Several nodes (etcd): a node that cannot get a current read from etcd serves nothing, so a
+    // load balancer should send its clients elsewhere.
+    if state.kn.is_shared() && state.kn.barrier().await.is_err() {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+            .json(Health {
+                status: "unhealthy",
+                storage: Some("unreachable"),
+                details: Some(
+                    "This node cannot get a current read from etcd (no quorum, or none of its endpoints answers).",
+                ),
+                ..healthy
+            });
+    }
     match state.kn.storage_failure() {
         // Exactly the documented body while healthy.
         None => HttpResponse::Ok().json(healthy),

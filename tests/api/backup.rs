@@ -10,12 +10,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 fn keynest(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_keynest"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keynest"));
+    cmd.args(args)
         .env_remove("KEYNEST_MASTER_KEY")
-        .env_remove("KEYNEST_DATA_DIR")
-        .output()
-        .expect("run keynest")
+        .env_remove("KEYNEST_DATA_DIR");
+    // On etcd a restore goes to the prefix the server started on that data dir will use.
+    let dir = args.windows(2).find(|w| w[0] == "--data-dir").map(|w| w[1]);
+    if let (Some(endpoint), Some(dir)) = (crate::helpers::etcd::shared(), dir) {
+        cmd.env("KEYNEST_STORE", "etcd")
+            .env("KEYNEST_ETCD_ENDPOINTS", endpoint)
+            .env(
+                "KEYNEST_ETCD_PREFIX",
+                crate::helpers::etcd::prefix_for(std::path::Path::new(dir)),
+            );
+    }
+    cmd.output().expect("run keynest")
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn no_secret_in_plaintext_in_the_data_dir_or_the_log() {
     )
     .expect(200);
     assert!(s.terminate().success());
-    let dir = s.data_dir();
+    let (dir, store_dir) = (s.data_dir(), s.store_dir());
     let log = s.log();
     assert!(
         log.contains("POST /api/variables/ 201"),
@@ -100,10 +100,12 @@ fn no_secret_in_plaintext_in_the_data_dir_or_the_log() {
         .chain(["correct horse battery", u.token.as_str()].iter())
     {
         assert!(!log.contains(needle), "log holds {needle}");
-        assert!(
-            files_containing(&dir, needle.as_bytes()).is_empty(),
-            "data dir holds {needle}"
-        );
+        for d in [&dir, &store_dir] {
+            assert!(
+                files_containing(d, needle.as_bytes()).is_empty(),
+                "{d:?} holds {needle}"
+            );
+        }
     }
     #[cfg(unix)]
     {

@@ -73,12 +73,39 @@ impl TestServer {
         Self::start_in(dir, &[])
     }
 
+    /// A server on a data dir that already holds a store, with `env`.
+    pub fn start_on_with_env(dir: TempDir, env: &[(&str, &str)]) -> TestServer {
+        Self::start_in(dir, env)
+    }
+
     pub fn start_with_env(env: &[(&str, &str)]) -> TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"), env)
     }
 
     pub fn data_dir(&self) -> std::path::PathBuf {
         self.dir.as_ref().expect("dir").path().to_path_buf()
+    }
+
+    /// Where the records are on disk: the data dir on sled; on etcd the etcd's own data
+    /// (its WAL and bolt file), which no secret may reach in plaintext either.
+    pub fn store_dir(&self) -> std::path::PathBuf {
+        match etcd::shared_at() {
+            Some((_, root)) => root.clone(),
+            None => self.data_dir(),
+        }
+    }
+
+    /// Open this server's store directly (the server must be stopped on sled).
+    pub fn open_store(&self) -> keynest_actors::store::Store {
+        let dir = self.data_dir();
+        match etcd::shared() {
+            Some(endpoint) => keynest_actors::store::Store::open_etcd(
+                &[endpoint.to_string()],
+                &etcd::prefix_for(&dir),
+            ),
+            None => keynest_actors::store::Store::open(&dir),
+        }
+        .expect("open store")
     }
 
     fn start_in(dir: TempDir, env: &[(&str, &str)]) -> TestServer {
@@ -140,6 +167,13 @@ impl TestServer {
             .env("KEYNEST_RATE_LIMIT", "off")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(endpoint) = etcd::shared() {
+            // One etcd for the whole run; each data dir is its own installation under its own
+            // prefix, so a restart on the same dir finds its records again.
+            cmd.env("KEYNEST_STORE", "etcd")
+                .env("KEYNEST_ETCD_ENDPOINTS", endpoint)
+                .env("KEYNEST_ETCD_PREFIX", etcd::prefix_for(dir));
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -520,5 +554,178 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The etcd backend under test: with `KEYNEST_TEST_STORE=etcd` every `TestServer` runs on one
+/// etcd started for the test run (random ports, a temp data dir, stopped when the run ends).
+pub mod etcd {
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    /// Whether the suite runs against etcd.
+    pub fn on() -> bool {
+        std::env::var("KEYNEST_TEST_STORE").is_ok_and(|v| v == "etcd")
+    }
+
+    /// The shared etcd's client URL, started on first use; `None` on sled.
+    pub fn shared() -> Option<&'static str> {
+        shared_at().map(|(endpoint, _)| endpoint.as_str())
+    }
+
+    /// The shared etcd's client URL and the directory its data lives in.
+    pub fn shared_at() -> Option<&'static (String, std::path::PathBuf)> {
+        static SHARED: OnceLock<(String, std::path::PathBuf)> = OnceLock::new();
+        on().then(|| {
+            SHARED.get_or_init(|| {
+                let (mut urls, root) = start_cluster(1);
+                (urls.remove(0), root)
+            })
+        })
+    }
+
+    /// The key prefix of the installation in `dir`.
+    pub fn prefix_for(dir: &std::path::Path) -> String {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .build_hasher();
+        h.write(dir.as_os_str().as_encoded_bytes());
+        format!("t{:016x}/", h.finish())
+    }
+
+    /// `n` distinct free TCP ports on 127.0.0.1: all held until all are found (a port bound
+    /// and released at once may be handed out again by the next bind), then released for etcd.
+    fn free_ports(n: usize) -> Vec<u16> {
+        let held: Vec<std::net::TcpListener> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("free port"))
+            .collect();
+        held.iter()
+            .map(|l| l.local_addr().expect("port").port())
+            .collect()
+    }
+
+    /// A member of a loopback cluster: its name, client URL, and the command that starts it.
+    pub struct Member {
+        pub client: String,
+        pub args: Vec<String>,
+    }
+
+    /// Members of an `n`-member cluster on 127.0.0.1 with data under `root` (not started).
+    /// Limits raised as README asks of operators: a 5,000-key import is one transaction.
+    pub fn members(n: usize, root: &std::path::Path) -> Vec<Member> {
+        let free = free_ports(2 * n);
+        let ports: Vec<(u16, u16)> = free.chunks(2).map(|p| (p[0], p[1])).collect();
+        let initial: Vec<String> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (_, peer))| format!("e{i}=http://127.0.0.1:{peer}"))
+            .collect();
+        let token = root
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, (client, peer))| {
+                let dir = root.join(format!("e{i}"));
+                let client_url = format!("http://127.0.0.1:{client}");
+                let peer_url = format!("http://127.0.0.1:{peer}");
+                let args = vec![
+                    "--name".into(),
+                    format!("e{i}"),
+                    "--data-dir".into(),
+                    dir.display().to_string(),
+                    "--listen-client-urls".into(),
+                    client_url.clone(),
+                    "--advertise-client-urls".into(),
+                    client_url.clone(),
+                    "--listen-peer-urls".into(),
+                    peer_url.clone(),
+                    "--initial-advertise-peer-urls".into(),
+                    peer_url,
+                    "--initial-cluster".into(),
+                    initial.join(","),
+                    "--initial-cluster-token".into(),
+                    token.clone(),
+                    "--max-txn-ops".into(),
+                    "20000".into(),
+                    "--max-request-bytes".into(),
+                    "33554432".into(),
+                    "--log-level".into(),
+                    "warn".into(),
+                ];
+                Member {
+                    client: client_url,
+                    args,
+                }
+            })
+            .collect()
+    }
+
+    /// Start `m` so that it stops when this test process does (a watcher shell kills it once
+    /// our pid is gone: statics are never dropped, and removes its data). Returns the pid of
+    /// etcd itself.
+    pub fn launch(m: &Member) -> u32 {
+        let me = std::process::id();
+        let quoted: Vec<String> = m.args.iter().map(|a| format!("'{a}'")).collect();
+        let data = m
+            .args
+            .windows(2)
+            .find(|w| w[0] == "--data-dir")
+            .map(|w| w[1].clone())
+            .expect("a data dir");
+        let script = format!(
+            "etcd {} >/dev/null 2>&1 & E=$!; echo $E; \
+             (while kill -0 {me} 2>/dev/null && kill -0 $E 2>/dev/null; do sleep 1; done; \
+              kill -9 $E 2>/dev/null; sleep 1; rm -rf '{data}') >/dev/null 2>&1 &",
+            quoted.join(" ")
+        );
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .expect("start etcd (is etcd-server installed?)");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("etcd pid")
+    }
+
+    /// Whether the etcd at `client` answers.
+    pub fn healthy(client: &str) -> bool {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(1)))
+            .build()
+            .into();
+        agent
+            .get(format!("{client}/health"))
+            .call()
+            .is_ok_and(|mut r| {
+                r.body_mut()
+                    .read_to_string()
+                    .is_ok_and(|b| b.contains("\"health\":\"true\""))
+            })
+    }
+
+    /// Start an `n`-member cluster in a temp dir kept for the whole run; its client URLs and
+    /// that dir.
+    pub fn start_cluster(n: usize) -> (Vec<String>, std::path::PathBuf) {
+        let root = tempfile::tempdir().expect("etcd dir").keep();
+        let ms = members(n, &root);
+        for m in &ms {
+            launch(m);
+        }
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while !ms.iter().all(|m| healthy(&m.client)) {
+            assert!(std::time::Instant::now() < end, "etcd did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (ms.into_iter().map(|m| m.client).collect(), root)
     }
 }

@@ -104,6 +104,6 @@ fn a_kept_answer_survives_a_restart_and_holds_no_value_in_plaintext() {
     assert_eq!(first, again, "answered from what was kept, after a restart");
     assert_eq!(again["decrypted_value"], secret);
     assert!(s.terminate().success());
-    let hits = files_containing(&s.data_dir(), secret.as_bytes());
+    let hits = files_containing(&s.store_dir(), secret.as_bytes());
     assert!(hits.is_empty(), "plaintext in {hits:?}");
 }

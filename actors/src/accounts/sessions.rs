@@ -18,6 +18,7 @@ use crate::crypto::{hash_token, new_token_hex, token_hash_from, TokenHash};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
+use crate::store::etcd::Fence;
 use crate::store::{decode, keys, Changes, Store};
 use actix::prelude::*;
 use zeroize::Zeroizing;
@@ -28,7 +29,7 @@ use zeroize::Zeroizing;
 /// created when its token was, from an unknown address; its last use, unknown too, counts from
 /// now, so that an idle timeout does not end every old token at the first start.
 pub fn prepare(store: &Store, policy: SessionPolicy) -> DomainResult<()> {
-    let mut changes = Changes::new();
+    let mut changes = store.changes();
     let mut changed = false;
     let stored: Option<SessionPolicy> = store.get(keys::SESSION_POLICY)?;
     if stored.unwrap_or_default() != policy {
@@ -127,6 +128,7 @@ pub async fn sweep(
     store: &Store,
     accounts: &Addr<AccountsActor>,
     policy: SessionPolicy,
+    fence: Option<Fence>,
 ) -> DomainResult<usize> {
     if policy.is_off() {
         return Ok(0);
@@ -143,14 +145,16 @@ pub async fn sweep(
         }
         if batch.len() == SWEEP_BATCH {
             let hashes = std::mem::take(&mut batch);
-            ended += accounts.send(ExpireSessions { hashes }).await??;
+            let fence = fence.clone();
+            ended += accounts.send(ExpireSessions { hashes, fence }).await??;
         } else if i % 1024 == 1023 {
             // A long scan leaves the thread to the requests beside it now and then.
             tokio::task::yield_now().await;
         }
     }
     if !batch.is_empty() {
-        ended += accounts.send(ExpireSessions { hashes: batch }).await??;
+        let hashes = batch;
+        ended += accounts.send(ExpireSessions { hashes, fence }).await??;
     }
     Ok(ended)
 }
@@ -193,6 +197,8 @@ pub struct LogoutAll {
 #[rtype(result = "DomainResult<usize>")]
 struct ExpireSessions {
     hashes: Vec<TokenHash>,
+    /// Etcd: applied only while this node still holds the sweep (see `store::etcd::Leader`).
+    fence: Option<Fence>,
 }
 
 impl AccountsActor {
@@ -208,7 +214,7 @@ impl AccountsActor {
 
     fn logout(&self, msg: Logout) -> DomainResult<()> {
         let user = self.store.user(msg.caller.user)?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         let session: Option<SessionRecord> = self.store.get(&keys::session(&msg.token))?;
         let mut event = Event::new(None, "user_logout", "user", msg.caller.user.0);
         match &session {
@@ -258,7 +264,7 @@ impl AccountsActor {
             .store
             .get(&keys::session(&hash))?
             .ok_or(DomainError::NotFound("session"))?;
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         end(&mut changes, &hash, &s);
         let user = self.store.user(msg.caller.user)?;
         let event = Event::new(None, "session_revoked", "session", s.id.0);
@@ -275,7 +281,7 @@ impl AccountsActor {
     fn logout_all(&self, msg: LogoutAll) -> DomainResult<usize> {
         let user = self.store.user(msg.caller.user)?;
         let keep = msg.caller.session.filter(|_| msg.keep_current);
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
         let mut ended = Vec::new();
         for kv in self.store.scan_raw(&keys::user_sessions(msg.caller.user)) {
             let hash = token_hash_from(&kv?.1)?;
@@ -303,7 +309,8 @@ impl AccountsActor {
 
     fn expire_sessions(&self, msg: ExpireSessions) -> DomainResult<usize> {
         let now = Ts::now();
-        let mut changes = Changes::new();
+        let mut changes = self.store.changes();
+        changes.fenced(msg.fence);
         let mut ended = Vec::new();
         for hash in msg.hashes {
             let Some(s) = self.store.get::<SessionRecord>(&keys::session(&hash))? else {

@@ -77,6 +77,13 @@ impl Tokens {
         let hash = hash_token(token);
         let now = Ts::now();
         if let Some(live) = self.cache.get(&hash) {
+            // Several nodes (etcd): another node may have ended the session. The store here is
+            // this node's mirror, current up to the request's read barrier: one look-up in memory.
+            if self.store.is_shared() && !self.store.contains(&keys::session(&hash))? {
+                drop(live);
+                self.cache.remove(&hash);
+                return Ok(None);
+            }
             return self.use_session(&hash, &live, now, ip).map(Some);
         }
         // The store is read while the entry is locked, and every ending deletes from the store

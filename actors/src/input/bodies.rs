@@ -6,7 +6,7 @@ use crate::error::{DomainError, DomainResult, FieldErrors};
 use serde_json::{Map, Value};
 
 /// Name and description, shared by organizations and projects (and, with a type, environments).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct NamePatch {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -46,7 +46,7 @@ impl NewOrg {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewProject {
     pub org: OrgId,
     pub name: String,
@@ -70,7 +70,7 @@ impl NewProject {
 }
 
 /// A partial update of a project; `org` is only there to refuse a move to another organization.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProjectPatch {
     pub fields: NamePatch,
     pub org: Option<OrgId>,
@@ -85,7 +85,7 @@ impl ProjectPatch {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewEnvironment {
     pub project: ProjectId,
     pub name: String,
@@ -111,7 +111,7 @@ impl NewEnvironment {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EnvironmentPatch {
     pub fields: NamePatch,
     pub environment_type: Option<EnvironmentType>,
@@ -132,7 +132,7 @@ impl EnvironmentPatch {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewVariable {
     pub env: EnvId,
     pub key: VariableKey,
@@ -156,7 +156,7 @@ impl NewVariable {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct VariablePatch {
     pub key: Option<VariableKey>,
     pub value: Option<SecretValue>,
@@ -208,7 +208,7 @@ pub const MAX_INVITATION_DAYS: u32 = 30;
 /// `{"email", "role"?, "expires_in_days"?}`: invite an email to an organization (role defaults
 /// to viewer; the invitation can be accepted for 7 days unless the request says otherwise, at most
 /// 30, fractions allowed).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewMember {
     pub email: Email,
     pub role: Role,
@@ -235,7 +235,7 @@ impl NewMember {
 }
 
 /// `{"role"}`: change a member's role.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RoleChange {
     pub role: Role,
 }
@@ -255,7 +255,7 @@ pub const MAX_EXPIRY_DAYS: u32 = 3650;
 pub const DEFAULT_EXPIRY_DAYS: f64 = 90.0;
 
 /// `{"name", "access", "expires_in_days"?}` for a new service token.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewServiceToken {
     pub name: String,
     pub access: ServiceAccess,
@@ -289,7 +289,7 @@ impl NewServiceToken {
 }
 
 /// `{"version"}`: which earlier value of a variable to restore.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Rollback {
     pub version: u32,
 }

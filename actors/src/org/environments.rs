@@ -12,7 +12,7 @@ use crate::page::{Paged, Window};
 use crate::store::keys;
 use actix::prelude::*;
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Paged<EnvironmentView>>")]
 pub struct ListEnvironments {
     pub caller: Caller,
@@ -23,21 +23,21 @@ pub struct ListEnvironments {
     pub window: Window,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<EnvironmentView>")]
 pub struct CreateEnvironment {
     pub caller: Caller,
     pub input: NewEnvironment,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<EnvironmentView>")]
 pub struct GetEnvironment {
     pub caller: Caller,
     pub id: EnvId,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<EnvironmentView>")]
 pub struct UpdateEnvironment {
     pub caller: Caller,
@@ -45,7 +45,7 @@ pub struct UpdateEnvironment {
     pub patch: EnvironmentPatch,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct DeleteEnvironment {
     pub caller: Caller,

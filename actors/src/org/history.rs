@@ -19,7 +19,7 @@ pub struct ListVersions {
     pub page: PageRequest,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<VariableView>")]
 pub struct RollbackVariable {
     pub caller: Caller,

@@ -22,7 +22,7 @@ use crate::store::{self, keys, Store};
 use actix::prelude::*;
 
 /// Invite an email (admins). Answers the invitation, never anything about an account.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<InvitationView>")]
 pub struct InviteMember {
     pub caller: Caller,
@@ -31,7 +31,7 @@ pub struct InviteMember {
 }
 
 /// The organization's invitations, pending and expired (admins).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Paged<InvitationView>>")]
 pub struct ListInvitations {
     pub caller: Caller,
@@ -39,7 +39,7 @@ pub struct ListInvitations {
     pub page: PageRequest,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RevokeInvitation {
     pub caller: Caller,
@@ -49,7 +49,7 @@ pub struct RevokeInvitation {
 
 /// One invitation as its invitee sees it; `NotFound` unless it is addressed to the caller and
 /// can still be accepted.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ReceivedInvitationView>")]
 pub struct GetReceivedInvitation {
     pub caller: Caller,
@@ -59,7 +59,7 @@ pub struct GetReceivedInvitation {
 
 /// Join the organization with the invitation's role; answers the organization as its members
 /// see it.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<OrgView>")]
 pub struct AcceptInvitation {
     pub caller: Caller,
@@ -67,7 +67,7 @@ pub struct AcceptInvitation {
     pub id: InvitationId,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct DeclineInvitation {
     pub caller: Caller,

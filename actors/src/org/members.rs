@@ -12,7 +12,7 @@ use crate::page::{PageRequest, Paged, Window};
 use crate::store::{self, keys};
 use actix::prelude::*;
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Paged<MemberView>>")]
 pub struct ListMembers {
     pub caller: Caller,
@@ -20,7 +20,7 @@ pub struct ListMembers {
     pub page: PageRequest,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<MemberView>")]
 pub struct ChangeMemberRole {
     pub caller: Caller,
@@ -29,7 +29,7 @@ pub struct ChangeMemberRole {
     pub change: RoleChange,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RemoveMember {
     pub caller: Caller,

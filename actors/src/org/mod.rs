@@ -222,7 +222,7 @@ impl OrgActor {
         let built = self.read().and_then(|r| {
             let mut tx = Tx {
                 r,
-                changes: Changes::new(),
+                changes: r.store().changes(),
                 counts: Default::default(),
                 touched: Default::default(),
                 dropped: Default::default(),
@@ -232,6 +232,9 @@ impl OrgActor {
             let (mut changes, touched, retires) = tx.finish()?;
             record(r, &mut changes, caller, event)?;
             idempotency::remember(r.store(), r.records_key(), &mut changes, caller, &out)?;
+            if r.store().is_shared() {
+                changes.put_raw(keys::head(r.id()), Vec::new());
+            }
             Ok((out, changes, touched, retires))
         });
         let retires = matches!(built, Ok((_, _, _, true)));
@@ -241,11 +244,7 @@ impl OrgActor {
             // Built on the actor; applied once the readers inside the gate have left. The actor
             // takes no other message meanwhile, so what was built still stands.
             gate.close().await;
-            if let Err(e) = store.apply(changes) {
-                gate.open();
-                return Err(e);
-            }
-            let flushed = store.flush().await;
+            let flushed = store.apply_durable(changes).await;
             gate.open();
             if flushed.is_ok() {
                 for env in touched {

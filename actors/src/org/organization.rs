@@ -53,14 +53,14 @@ pub fn new_org(
     Ok(org)
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<OrgView>")]
 pub struct GetOrganization {
     pub caller: Caller,
     pub org: OrgId,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<OrgView>")]
 pub struct UpdateOrganization {
     pub caller: Caller,
@@ -68,7 +68,7 @@ pub struct UpdateOrganization {
     pub patch: NamePatch,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct DeleteOrganization {
     pub caller: Caller,

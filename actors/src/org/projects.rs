@@ -9,7 +9,7 @@ use crate::page::{Paged, Window};
 use crate::store::keys;
 use actix::prelude::*;
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Paged<ProjectView>>")]
 pub struct ListProjects {
     pub caller: Caller,
@@ -19,21 +19,21 @@ pub struct ListProjects {
     pub window: Window,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ProjectView>")]
 pub struct CreateProject {
     pub caller: Caller,
     pub input: NewProject,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ProjectView>")]
 pub struct GetProject {
     pub caller: Caller,
     pub id: ProjectId,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ProjectView>")]
 pub struct UpdateProject {
     pub caller: Caller,
@@ -41,7 +41,7 @@ pub struct UpdateProject {
     pub patch: ProjectPatch,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct DeleteProject {
     pub caller: Caller,

@@ -191,6 +191,20 @@ impl OrgReader {
         self.keys().keys().next_back().copied().unwrap_or_default()
     }
 
+    /// The versions of the data keys held, oldest first.
+    pub(crate) fn key_versions(&self) -> Vec<u32> {
+        self.keys().keys().copied().collect()
+    }
+
+    /// Hold exactly `deks` from now on (another node rotated the organization's key).
+    pub(crate) fn replace_keys(&self, deks: Vec<DataKey>) {
+        let next = deks
+            .into_iter()
+            .map(|k| (k.version(), Arc::new(k)))
+            .collect();
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+    }
+
     /// Start using `key` (a new, newest version, already durable in the store) at once.
     pub(crate) fn add_key(&self, key: DataKey) {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());

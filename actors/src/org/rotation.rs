@@ -57,7 +57,7 @@ impl KeyRotation {
 }
 
 /// Start a new data key version for the organization (admins only).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<OrgView>")]
 pub struct RotateOrgKey {
     pub caller: Caller,
@@ -68,7 +68,7 @@ pub struct RotateOrgKey {
 }
 
 /// Do the next batch of the organization's rotation, if one is in progress.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct ContinueKeyRotation;
 

@@ -58,7 +58,7 @@ pub fn authenticate(
     Ok(Ok((grant, rec.created_by)))
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ServiceTokenView>")]
 pub struct CreateServiceToken {
     pub caller: Caller,
@@ -66,7 +66,7 @@ pub struct CreateServiceToken {
     pub input: NewServiceToken,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<Paged<ServiceTokenView>>")]
 pub struct ListServiceTokens {
     pub caller: Caller,
@@ -74,7 +74,7 @@ pub struct ListServiceTokens {
     pub page: PageRequest,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RevokeServiceToken {
     pub caller: Caller,

@@ -29,7 +29,7 @@ pub struct ExportEnvironment {
 }
 
 /// The audit entry of an export, durable before the values are handed out.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RecordExport {
     pub caller: Caller,
@@ -48,7 +48,7 @@ pub struct ImportSummary {
     pub total_variables: usize,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<ImportSummary>")]
 pub struct ImportVariables {
     pub caller: Caller,

@@ -11,14 +11,14 @@ use crate::model::*;
 use crate::store::keys;
 use actix::prelude::*;
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<VariableView>")]
 pub struct CreateVariable {
     pub caller: Caller,
     pub input: NewVariable,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<VariableView>")]
 pub struct UpdateVariable {
     pub caller: Caller,
@@ -26,7 +26,7 @@ pub struct UpdateVariable {
     pub patch: VariablePatch,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct DeleteVariable {
     pub caller: Caller,

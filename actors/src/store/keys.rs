@@ -6,6 +6,7 @@
 //! ```text
 //! m/check               sealed check value of the master key
 //! m/seq/<kind>          id counters
+//! m/head/<org>          etcd only: moved by every change of the organization (empty value)
 //! u <user>              User                  E <lower email>    -> user id
 //! X <lower username>    -> user id            t <sha256(token)>  TokenRecord
 //! o <org>               Organization          k <org><version>   sealed data key
@@ -51,6 +52,12 @@ fn k(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         key.extend_from_slice(p);
     }
     key
+}
+
+/// Etcd only: moved by every change of an organization, so that two nodes' changes of one
+/// organization never both apply on the same reads (a phantom no per-key compare would catch).
+pub fn head(org: OrgId) -> Vec<u8> {
+    [b"m/head/".as_slice(), &org.be()].concat()
 }
 
 pub fn seq(kind: &str) -> Vec<u8> {

@@ -8,6 +8,7 @@
 //! atomically, bump a counter (compare-and-swap), flush. Everything else here (typed reads,
 //! counts, locators) is built on those.
 
+pub mod etcd;
 mod gate;
 pub mod keys;
 mod loc;
@@ -49,14 +50,38 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> DomainResult<T> {
 /// A set of writes applied atomically by `Store::apply`.
 #[derive(Default)]
 pub struct Changes {
-    batch: sled::Batch,
-    /// The keys written, for a snapshot taken while the change is applied (see `snapshot`).
-    keys: Vec<Vec<u8>>,
+    /// Key -> new value (`None`: deleted), in the order written; a later write of a key wins.
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// On etcd, the mirror's revision when the change began to be built: the change applies only
+    /// if none of its keys changed after it (see `etcd`). `None`: the revision at apply time.
+    seen: Option<i64>,
+    /// Etcd: a job's change applies only while its node still holds the job (see `Leader`).
+    fence: Option<etcd::Fence>,
 }
 
 impl Changes {
+    /// A change with no read revision; prefer `Store::changes`, which records it.
     pub fn new() -> Self {
         Changes::default()
+    }
+
+    /// Apply only while `fence` holds (a job's lock: see `etcd::Leader`); none on sled.
+    pub fn fenced(&mut self, fence: Option<etcd::Fence>) {
+        self.fence = fence;
+    }
+
+    /// The keys written, for a snapshot taken while the change is applied (see `snapshot`).
+    fn keys(&self) -> Vec<&[u8]> {
+        self.ops.iter().map(|(k, _)| k.as_slice()).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The writes with each key's last write only (etcd refuses a key twice in one txn).
+    fn last_writes(self) -> std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        self.ops.into_iter().collect()
     }
 
     pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> DomainResult<()> {
@@ -65,21 +90,40 @@ impl Changes {
     }
 
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.keys.push(key.clone());
-        self.batch.insert(key, value);
+        self.ops.push((key, Some(value)));
     }
 
     pub fn del(&mut self, key: Vec<u8>) {
-        self.keys.push(key.clone());
-        self.batch.remove(key);
+        self.ops.push((key, None));
     }
+}
+
+/// Where the records live: the embedded sled tree (one node), or etcd (several nodes).
+#[derive(Clone)]
+enum Backend {
+    Sled {
+        db: sled::Db,
+        flusher: std::sync::mpsc::Sender<FlushWaiter>,
+    },
+    Etcd(Arc<etcd::Etcd>),
+}
+
+/// Which backend to open, as the server's settings name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// sled under `<data dir>/db`.
+    Sled,
+    /// etcd at these endpoints, every key under `prefix`.
+    Etcd {
+        endpoints: Vec<String>,
+        prefix: String,
+    },
 }
 
 /// The database handle. Cheap to clone (sled handles are reference-counted).
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    flusher: std::sync::mpsc::Sender<FlushWaiter>,
+    backend: Backend,
     health: Arc<Health>,
     gates: Arc<DashMap<OrgId, Arc<Gate>>>,
     snapshots: Arc<snapshot::Tracker>,
@@ -142,16 +186,102 @@ impl Store {
             .open()
             .map_err(|e| DomainError::internal("cannot open the store", e))?;
         let flusher = start_flusher(db.clone())?;
-        Ok(Store {
-            db,
-            flusher,
+        Ok(Self::with_backend(Backend::Sled { db, flusher }))
+    }
+
+    /// Open the store at `location` (`dir` is the data directory, used by sled).
+    pub fn open_at(location: &Location, dir: &Path) -> DomainResult<Store> {
+        match location {
+            Location::Sled => Self::open(dir),
+            Location::Etcd { endpoints, prefix } => Self::open_etcd(endpoints, prefix),
+        }
+    }
+
+    /// Connect to etcd and load this node's mirror of everything under `prefix`.
+    pub fn open_etcd(endpoints: &[String], prefix: &str) -> DomainResult<Store> {
+        let etcd = etcd::Etcd::connect(endpoints, prefix)?;
+        let store = Self::with_backend(Backend::Etcd(etcd.clone()));
+        // A change another node made to an environment's revision wakes this node's watchers.
+        let feeds = store.feeds.clone();
+        let revisions = keys::count(&keys::revision(EnvId(0)));
+        let head = revisions[..revisions.len() - 8].to_vec();
+        etcd.set_on_change(Box::new(move |key| {
+            if let Some(id) = key.strip_prefix(head.as_slice()) {
+                if let Ok(env) = id_from(id) {
+                    if let Some(feed) = feeds.get(&EnvId(env)) {
+                        feed.notify_waiters();
+                    }
+                }
+            }
+        }));
+        Ok(store)
+    }
+
+    fn with_backend(backend: Backend) -> Store {
+        Store {
+            backend,
             health: Arc::default(),
             gates: Arc::default(),
             snapshots: Arc::default(),
             feeds: Arc::default(),
-        })
+        }
     }
 
+    /// Whether other nodes share this store (etcd): what this process holds in memory may be
+    /// out of date and must be checked against the store.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Etcd(_))
+    }
+
+    /// Etcd: campaign for `job`, to run it on one node at a time (see `etcd::Leader`). `None`
+    /// on sled, where the one process is the only one.
+    pub fn leader(&self, job: &str) -> Option<Arc<etcd::Leader>> {
+        match &self.backend {
+            Backend::Sled { .. } => None,
+            Backend::Etcd(e) => Some(e.leader(job)),
+        }
+    }
+
+    /// A change to build, remembering what the store had applied when it began (on etcd it is
+    /// refused if any key it writes changed since).
+    pub fn changes(&self) -> Changes {
+        Changes {
+            ops: Vec::new(),
+            fence: None,
+            seen: match &self.backend {
+                Backend::Sled { .. } => None,
+                Backend::Etcd(e) => Some(e.applied()),
+            },
+        }
+    }
+
+    /// On etcd: wait until this node has every write any node acknowledged before this call
+    /// (a linearizable read barrier). Nothing to wait for on sled.
+    pub async fn barrier(&self) -> DomainResult<()> {
+        match &self.backend {
+            Backend::Sled { .. } => Ok(()),
+            Backend::Etcd(e) => e.barrier().await,
+        }
+    }
+
+    /// Apply `changes` and make them durable: on sled `apply` then `flush` (group commit), on
+    /// etcd one transaction awaited without holding a thread.
+    pub async fn apply_durable(&self, mut changes: Changes) -> DomainResult<()> {
+        match &self.backend {
+            Backend::Sled { .. } => {
+                self.apply(changes)?;
+                self.flush().await
+            }
+            Backend::Etcd(e) => {
+                if changes.is_empty() {
+                    return Ok(());
+                }
+                let seen = changes.seen.unwrap_or_else(|| e.applied());
+                let fence = changes.fence.take();
+                e.apply(changes.last_writes(), seen, fence.as_ref()).await
+            }
+        }
+    }
     // ---- failure and the read gates ----
 
     /// Why the store failed, once it has.
@@ -207,6 +337,8 @@ impl Store {
     }
 
     /// Enter `org`'s gate: no change of it is between apply and flush while this is held.
+    /// (On etcd, what a request reads is made current once, by the barrier the server awaits
+    /// at its start: see `barrier`.)
     pub async fn read_durable(&self, org: OrgId) -> DomainResult<Reading> {
         let reading = self.gate(org).read().await;
         self.check()?;
@@ -218,7 +350,10 @@ impl Store {
     /// Reads, like writes, are refused once the store has failed, and a read error fails it.
     pub fn get_raw(&self, key: &[u8]) -> DomainResult<Option<sled::IVec>> {
         self.check()?;
-        self.db.get(key).map_err(|e| self.fail(e, false))
+        match &self.backend {
+            Backend::Sled { db, .. } => db.get(key).map_err(|e| self.fail(e, false)),
+            Backend::Etcd(e) => Ok(e.get(key)),
+        }
     }
 
     /// (whole key, raw value) pairs under `prefix`, in key order (`.rev()` for the reverse).
@@ -227,26 +362,34 @@ impl Store {
         prefix: &[u8],
     ) -> impl DoubleEndedIterator<Item = DomainResult<(sled::IVec, sled::IVec)>> {
         // Once failed: only the refusal, in either direction.
-        let (refused, scan) = match self.check() {
-            Ok(()) => (None, Some(self.db.scan_prefix(prefix))),
-            Err(e) => (Some(Err(e)), None),
+        let (refused, scan, mirrored) = match (self.check(), &self.backend) {
+            (Err(e), _) => (Some(Err(e)), None, None),
+            (Ok(()), Backend::Sled { db, .. }) => (None, Some(db.scan_prefix(prefix)), None),
+            (Ok(()), Backend::Etcd(e)) => (None, None, Some(e.scan(prefix))),
         };
         let store = self.clone();
         let rows = scan
             .into_iter()
             .flatten()
             .map(move |r| r.map_err(|e| store.fail(e, false)));
-        refused.into_iter().chain(rows)
+        let mirrored = mirrored.into_iter().flatten().map(Ok);
+        refused.into_iter().chain(rows).chain(mirrored)
     }
 
     /// Write one record outside a batch, with no flush: for bookkeeping that may be lost in a
-    /// crash (a service token's `last_used`).
+    /// crash (a service token's `last_used`). On etcd, written only over the record as this
+    /// node's copy holds it: never one another node deleted or changed meanwhile.
     pub fn put_volatile<T: Serialize>(&self, key: &[u8], value: &T) -> DomainResult<()> {
         self.check()?;
-        let _writing = self.snapshots.writing([key]);
-        self.db
-            .insert(key, encode(value)?)
-            .map_err(|e| self.fail(e, false))?;
+        match &self.backend {
+            Backend::Sled { db, .. } => {
+                let _writing = self.snapshots.writing([key]);
+                db.insert(key, encode(value)?)
+                    .map_err(|e| self.fail(e, false))?;
+            }
+            // Never writes back a record another node deleted (a revoked session).
+            Backend::Etcd(e) => e.put_if_unchanged(key, encode(value)?)?,
+        }
         Ok(())
     }
 
@@ -255,8 +398,12 @@ impl Store {
     pub fn next_id(&self, kind: &str) -> DomainResult<u64> {
         self.check()?;
         let seq = keys::seq(kind);
+        let db = match &self.backend {
+            Backend::Sled { db, .. } => db,
+            Backend::Etcd(e) => return e.next_id(&seq),
+        };
         let _writing = self.snapshots.writing([&seq]);
-        let v = self.db.update_and_fetch(seq.as_slice(), |old| {
+        let v = db.update_and_fetch(seq.as_slice(), |old| {
             let n = old
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(u64::from_be_bytes)
@@ -272,13 +419,29 @@ impl Store {
     /// Apply `changes` atomically (not yet durable: see `flush`). Refused, with nothing applied,
     /// once the store has failed; an error while applying fails the store, and the change may or
     /// may not have been applied.
-    pub fn apply(&self, changes: Changes) -> DomainResult<()> {
+    pub fn apply(&self, mut changes: Changes) -> DomainResult<()> {
         self.check()?;
-        if !changes.keys.is_empty() {
-            let _writing = self.snapshots.writing(&changes.keys);
-            self.db
-                .apply_batch(changes.batch)
-                .map_err(|e| self.fail(e, true))?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match &self.backend {
+            Backend::Sled { db, .. } => {
+                let mut batch = sled::Batch::default();
+                let keys: Vec<Vec<u8>> = changes.keys().into_iter().map(<[u8]>::to_vec).collect();
+                for (k, v) in changes.ops {
+                    match v {
+                        Some(v) => batch.insert(k, v),
+                        None => batch.remove(k),
+                    }
+                }
+                let _writing = self.snapshots.writing(&keys);
+                db.apply_batch(batch).map_err(|e| self.fail(e, true))?;
+            }
+            Backend::Etcd(e) => {
+                let seen = changes.seen.unwrap_or_else(|| e.applied());
+                let fence = changes.fence.take();
+                e.apply_blocking(changes.last_writes(), seen, fence.as_ref())?;
+            }
         }
         Ok(())
     }
@@ -287,8 +450,13 @@ impl Store {
     /// actor; concurrent callers share the same disk write (group commit).
     /// A failed flush fails the store: what it covered may or may not be on disk.
     pub async fn flush(&self) -> DomainResult<()> {
+        let flusher = match &self.backend {
+            Backend::Sled { flusher, .. } => flusher,
+            // Every etcd write is committed (by a quorum) before `apply` returns.
+            Backend::Etcd(_) => return Ok(()),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.flusher
+        flusher
             .send(tx)
             .map_err(|_| self.fail("the flush thread has stopped", true))?;
         rx.await
@@ -298,16 +466,22 @@ impl Store {
 
     pub fn flush_blocking(&self) -> DomainResult<()> {
         self.check()?;
-        self.db.flush().map_err(|e| self.fail(e, true))?;
+        if let Backend::Sled { db, .. } = &self.backend {
+            db.flush().map_err(|e| self.fail(e, true))?;
+        }
         Ok(())
     }
 
     /// Bytes the store takes on disk, as sled counts them. For the operator's metrics: an error
     /// here is reported, not treated as a failure of the store.
     pub fn size_on_disk(&self) -> DomainResult<u64> {
-        self.db
-            .size_on_disk()
-            .map_err(|e| DomainError::internal("size on disk", e))
+        match &self.backend {
+            Backend::Sled { db, .. } => db
+                .size_on_disk()
+                .map_err(|e| DomainError::internal("size on disk", e)),
+            // Kept by etcd, not this node: the bytes of this installation's records.
+            Backend::Etcd(e) => Ok(e.bytes()),
+        }
     }
 
     // ---- built on the backend ----

@@ -47,6 +47,17 @@ impl Store {
     ) -> DomainResult<()> {
         self.check()?;
         let io = |e: std::io::Error| DomainError::internal("writing the snapshot", e);
+        let db = match &self.backend {
+            super::Backend::Sled { db, .. } => db,
+            super::Backend::Etcd(e) => {
+                // The mirror is read under its lock, and a transaction's events are applied
+                // under it at once: one scan is the store at one revision.
+                for (k, v) in e.scan(b"") {
+                    sink((&k, Some(&v))).map_err(io)?;
+                }
+                return Ok(());
+            }
+        };
         {
             let mut written = self
                 .snapshots
@@ -62,7 +73,7 @@ impl Store {
             *written = Some(BTreeSet::new());
         }
         let scanned: DomainResult<()> = (|| {
-            for kv in self.db.iter() {
+            for kv in db.iter() {
                 let (k, v) = kv.map_err(|e| DomainError::internal("reading the store", e))?;
                 sink((&k, Some(&v))).map_err(io)?;
             }

@@ -195,7 +195,10 @@ async fn the_sweep_deletes_expired_sessions_and_audits_them_leaving_live_ones() 
         "refused before the sweep"
     );
 
-    assert_eq!(sweep(&store, &addr, idle(60)).await.expect("sweep"), 1);
+    assert_eq!(
+        sweep(&store, &addr, idle(60), None).await.expect("sweep"),
+        1
+    );
     let gone = hash_token(&stale);
     assert!(!store.contains(&keys::session(&gone)).expect("get"));
     assert!(!store.contains(&keys::token(&gone)).expect("get"));
@@ -212,7 +215,7 @@ async fn the_sweep_deletes_expired_sessions_and_audits_them_leaving_live_ones() 
 
     // Nothing expires under no policy, whatever the times.
     assert_eq!(
-        sweep(&store, &addr, SessionPolicy::default())
+        sweep(&store, &addr, SessionPolicy::default(), None)
             .await
             .expect("sweep"),
         0

@@ -87,6 +87,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limiter,
         public_url: args.public_url.clone(),
     };
+    crate::web::session::init_secure(args.public_url.as_deref());
     let cors_origins = cors_origins(&args.cors_origins)?;
     let metrics_on = exporter.is_some();
     // Finding the route pattern is only paid for when something reads it.
@@ -190,7 +191,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 }
             })
             // Answers carry values and tokens: no cache, shared or private, keeps any of them.
-            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            // Nothing is framed or sniffed, whatever answered (a 404, a 405, a refusal); the
+            // dashboard's pages set their own, stricter CSP, which these defaults leave alone.
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::REFERRER_POLICY, "same-origin"))
+                    .add((
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; frame-ancestors 'none'",
+                    )),
+            )
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap(actix_web::middleware::Condition::new(
                 !cors_origins.is_empty(),
@@ -227,8 +240,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     .workers(workers)
     .client_request_timeout(std::time::Duration::from_secs(args.header_timeout.max(1)))
     .shutdown_timeout(10)
+    // Our own handlers (below), installed before "listening on" is logged: actix installs its
+    // own only once the server is first polled, and a SIGTERM before that (a supervisor or a
+    // test that took the log line for "ready", on a busy machine) killed the process with no
+    // drain and no final flush.
+    .disable_signals()
     .bind(&args.bind)
     .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let signals = Signals::install()?;
     // The admin socket first: once the server says it listens, everything is ready.
     let admin = admin_channel(&args, kn.clone())?;
     for addr in server.addrs() {
@@ -261,6 +280,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
         handle.stop(true).await;
     });
+    let stopper = running.handle();
+    actix_web::rt::spawn(signals.stop(stopper));
     let result = running.await;
     if let Some(admin) = admin {
         admin.stop(true).await;
@@ -279,6 +300,43 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     kn.flush().map_err(|e| format!("final flush failed: {e}"))?;
     kn.stop();
     result.map_err(|e| format!("server error: {e}"))
+}
+
+/// SIGTERM stops gracefully (no new connections, requests in flight finish, up to 10 s); SIGINT
+/// (Ctrl-C) and SIGQUIT stop at once, as actix's own handlers did. Either way `serve` then makes
+/// the store durable before the process exits.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Registered now: a signal from here on is kept until `stop` reads it.
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let on = |kind: SignalKind| {
+            signal(kind).map_err(|e| format!("cannot handle signals: {e}"))
+        };
+        Ok(Signals {
+            term: on(SignalKind::terminate())?,
+            int: on(SignalKind::interrupt())?,
+            quit: on(SignalKind::quit())?,
+        })
+    }
+
+    async fn stop(mut self, server: actix_web::dev::ServerHandle) {
+        let graceful = tokio::select! {
+            _ = self.term.recv() => true,
+            _ = self.int.recv() => false,
+            _ = self.quit.recv() => false,
+        };
+        log::info!(
+            "{} received: stopping",
+            if graceful { "SIGTERM" } else { "SIGINT/SIGQUIT" }
+        );
+        server.stop(graceful).await;
+    }
 }
 
 /// The operator's channel: `<data-dir>/admin.sock`, mode 0600, serving `operator::configure`

@@ -112,9 +112,20 @@ fn refused_page(req: &HttpRequest, title: &str, body: Markup, e: &ApiError) -> H
     with_status(layout::render(req, None, title, &[], body), e.code.status())
 }
 
-fn signed_in(state: &AppState, s: &Session) -> HttpResponse {
+/// To the organizations, signed in as `s`. A session this browser still had is ended first:
+/// signing in again (as anyone) leaves no second live session behind in the old cookie.
+async fn signed_in(state: &AppState, req: &HttpRequest, s: &Session) -> HttpResponse {
+    if let Some(old) = session::identify(req) {
+        let msg = Logout {
+            caller: old.caller,
+            token: old.token,
+        };
+        if let Err(e) = state.kn.account(msg).await {
+            log::warn!("could not end the session this browser signed in over: {e}");
+        }
+    }
     let mut res = redirect("/orgs/");
-    let _ = res.add_cookie(&session::sign_in_cookie(state, s.token.as_str()));
+    let _ = res.add_cookie(&session::sign_in_cookie(s.token.as_str()));
     res
 }
 
@@ -139,7 +150,7 @@ async fn login_form(
     }
     .await;
     match outcome {
-        Ok(s) => signed_in(&state, &s),
+        Ok(s) => signed_in(&state, &req, &s).await,
         Err(e) => {
             let text = if e.code.status() == StatusCode::UNAUTHORIZED {
                 "Wrong email or password.".to_string()
@@ -209,7 +220,7 @@ async fn register_form(
     }
     .await;
     match outcome {
-        Ok(s) => signed_in(&state, &s),
+        Ok(s) => signed_in(&state, &req, &s).await,
         Err(e) => {
             // Never echo a password back into the page.
             let kept: Vec<(String, String)> = form
@@ -235,7 +246,7 @@ async fn logout_form(state: web::Data<AppState>, form: Posted) -> WebResult {
     };
     state.kn.account(msg).await?;
     let mut res = redirect("/login/");
-    let _ = res.add_cookie(&session::sign_out_cookie(&state));
+    let _ = res.add_cookie(&session::sign_out_cookie());
     Ok(res)
 }
 
@@ -314,6 +325,6 @@ async fn end_all_sessions(state: web::Data<AppState>, form: Posted) -> WebResult
     };
     state.kn.account(msg).await?;
     let mut res = done("/login/", Ok("Signed out everywhere.".into()));
-    let _ = res.add_cookie(&session::sign_out_cookie(&state));
+    let _ = res.add_cookie(&session::sign_out_cookie());
     Ok(res)
 }

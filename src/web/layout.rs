@@ -21,6 +21,7 @@ pub fn flash_cookie(kind: &str, text: &str) -> Cookie<'static> {
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(crate::web::session::secure())
         .finish()
 }
 
@@ -55,7 +56,12 @@ pub fn render(
     let mut res = HttpResponse::Ok();
     res.content_type("text/html; charset=utf-8");
     if flash.is_some() {
-        let mut gone = Cookie::build(FLASH, "").path("/").finish();
+        let mut gone = Cookie::build(FLASH, "")
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(crate::web::session::secure())
+            .finish();
         gone.make_removal();
         res.cookie(gone);
     }

@@ -123,35 +123,40 @@ pub fn rate_key(req: &HttpRequest) -> Option<u64> {
 }
 
 /// The cookie that signs a browser in with `token`.
-pub fn sign_in_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+pub fn sign_in_cookie(token: &str) -> Cookie<'static> {
     let mut c = Cookie::build(COOKIE, token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(secure(state))
+        .secure(secure())
         .finish();
     c.set_max_age(None);
     c
 }
 
 /// The cookie that clears it.
-pub fn sign_out_cookie(state: &AppState) -> Cookie<'static> {
+pub fn sign_out_cookie() -> Cookie<'static> {
     let mut c = Cookie::build(COOKIE, "")
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(secure(state))
+        .secure(secure())
         .finish();
     c.make_removal();
     c
 }
 
-/// `Secure` when clients reach the server over HTTPS (a proxy in front, `KEYNEST_PUBLIC_URL`).
-pub fn secure(state: &AppState) -> bool {
-    state
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
+static HTTPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Said once at start: whether clients reach the server over HTTPS (a proxy in front,
+/// `KEYNEST_PUBLIC_URL`). Every dashboard cookie (the session's and the notice's) is then `Secure`.
+pub fn init_secure(public_url: Option<&str>) {
+    let _ = HTTPS.set(public_url.is_some_and(|u| u.starts_with("https://")));
+}
+
+/// Whether the dashboard's cookies are `Secure` (see `init_secure`).
+pub fn secure() -> bool {
+    HTTPS.get().copied().unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -140,7 +140,20 @@ struct Health {
     failed: tokio::sync::Notify,
 }
 
-type FlushWaiter = tokio::sync::oneshot::Sender<Result<(), String>>;
+/// Who waits for a flush: an awaiting writer, or a thread blocked on it (`flush_blocking`).
+enum FlushWaiter {
+    Async(tokio::sync::oneshot::Sender<Result<(), String>>),
+    Blocking(std::sync::mpsc::SyncSender<Result<(), String>>),
+}
+
+impl FlushWaiter {
+    fn answer(self, result: Result<(), String>) {
+        let _ = match self {
+            FlushWaiter::Async(w) => w.send(result),
+            FlushWaiter::Blocking(w) => w.send(result).map_err(|e| e.0),
+        };
+    }
+}
 
 /// Histogram (`metrics` facade): seconds one group-commit flush took.
 pub const FLUSH_SECONDS: &str = "keynest_store_flush_duration_seconds";
@@ -151,7 +164,9 @@ pub const FLUSH_WRITERS: &str = "keynest_store_flush_batch_writers";
 /// durable once with a blocking `flush`, and answers them all. A writer registers only after its
 /// batch is applied, so the flush that answers it covers its batch. (sled 0.34's own
 /// `flush_async` deadlocks when called concurrently: sled issue #1308, fixed only on its main
-/// branch.) Each round's duration and batch size go to the `metrics` facade: the flush is what
+/// branch.) Every flush of the process goes through this thread, the blocking ones too
+/// (`flush_blocking`: backups, the session sweep, the final flush at shutdown), so sled never
+/// flushes on two threads at once. Each round's duration and batch size go to the `metrics` facade: the flush is what
 /// every write waits on, and how many writers share one tells whether group commit is working.
 /// Without a recorder (metrics off) those calls do nothing.
 fn start_flusher(db: sled::Db) -> DomainResult<std::sync::mpsc::Sender<FlushWaiter>> {
@@ -166,7 +181,7 @@ fn start_flusher(db: sled::Db) -> DomainResult<std::sync::mpsc::Sender<FlushWait
                 let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
                 let (took, answered) = (started.elapsed(), waiters.len());
                 for w in waiters {
-                    let _ = w.send(result.clone());
+                    w.answer(result.clone());
                 }
                 // Recorded once the writers are answered; looked up each round (a flush costs
                 // far more), so a recorder installed after the store was opened still gets them.
@@ -457,17 +472,25 @@ impl Store {
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         flusher
-            .send(tx)
+            .send(FlushWaiter::Async(tx))
             .map_err(|_| self.fail("the flush thread has stopped", true))?;
         rx.await
             .map_err(|_| self.fail("the flush thread has stopped", true))?
             .map_err(|e| self.fail(format!("flush: {e}"), true))
     }
 
+    /// `flush` for a thread that may block (it may be an actix arbiter's: it waits on a std
+    /// channel, not a runtime). Shares the flush thread's rounds, so it never flushes beside it.
     pub fn flush_blocking(&self) -> DomainResult<()> {
         self.check()?;
-        if let Backend::Sled { db, .. } = &self.backend {
-            db.flush().map_err(|e| self.fail(e, true))?;
+        if let Backend::Sled { flusher, .. } = &self.backend {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            flusher
+                .send(FlushWaiter::Blocking(tx))
+                .map_err(|_| self.fail("the flush thread has stopped", true))?;
+            rx.recv()
+                .map_err(|_| self.fail("the flush thread has stopped", true))?
+                .map_err(|e| self.fail(format!("flush: {e}"), true))?;
         }
         Ok(())
     }

@@ -29,5 +29,6 @@ mod roles;
 mod rotation;
 mod schema;
 mod sessions;
+mod shutdown;
 mod teams;
 mod transfer;

@@ -5,6 +5,7 @@
 use crate::helpers::TestServer;
 use std::io::Write;
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 /// Open a connection to the API and send `head` (a request, or the start of one), leaving it open.
 fn open(s: &TestServer, head: &str) -> TcpStream {
@@ -72,13 +73,19 @@ fn sigterm_with_requests_watches_and_admin_connections_open_exits_0() {
         })
     };
     // Let the watches and writes be under way.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(300));
     let mut s = s;
     let status = s.terminate();
+    assert!(status.success(), "exit status {status}; log:\n{}", s.log());
+    // The log's last lines may still be in the pipe when the process is gone: read on a while.
+    let flushed = "shutting down: flushing the store";
+    let end = Instant::now() + Duration::from_secs(10);
+    while !s.log().contains(flushed) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let log = s.log();
-    assert!(status.success(), "exit status {status}; log:\n{log}");
     assert!(
-        log.contains("shutting down: flushing the store"),
+        log.contains(flushed),
         "stopped through the graceful path:\n{log}"
     );
     writer.join().expect("writer");
@@ -89,4 +96,21 @@ fn sigterm_with_requests_watches_and_admin_connections_open_exits_0() {
         .get(&format!("/api/variables/{var}/"), Some(&u.token))
         .expect(200);
     assert_eq!(back["decrypted_value"], "kept value", "{back}");
+}
+
+/// The harness's side: a process that does not exit is a failed test, not a stalled run.
+#[cfg(unix)]
+#[test]
+#[should_panic(expected = "still running")]
+fn a_process_that_does_not_exit_fails_the_wait_instead_of_hanging() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("spawn sleep");
+    crate::helpers::wait_bounded(
+        &mut child,
+        Duration::from_millis(200),
+        "sleep",
+        &String::new,
+    );
 }

@@ -1,4 +1,4 @@
-use crate::helpers::TestServer;
+use crate::helpers::{wait_bounded, TestServer, EXIT_LIMIT};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -476,7 +476,12 @@ fn run_forwards_sigterm_to_the_child() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
-    let status = child.wait().expect("wait");
+    let status = wait_bounded(
+        &mut child,
+        EXIT_LIMIT,
+        "keynest run after SIGTERM",
+        &String::new,
+    );
     // One line, not to the end: a process started meanwhile by another test may hold the pipe.
     let mut rest = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut rest).expect("rest");

@@ -3,7 +3,7 @@
 //! feed), `run --fallback`, completions and secrets read from stdin.
 
 use crate::cli::{kn, kn_in, ok, Out};
-use crate::helpers::TestServer;
+use crate::helpers::{wait_bounded, TestServer, EXIT_LIMIT};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -387,7 +387,12 @@ fn run_watch_restarts_the_command_through_the_change_feed_when_a_value_changes()
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
-    let status = child.wait().expect("wait");
+    let status = wait_bounded(
+        &mut child,
+        EXIT_LIMIT,
+        "keynest run --watch after SIGTERM",
+        &String::new,
+    );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
         .expect("stderr");

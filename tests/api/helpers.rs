@@ -9,6 +9,53 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// How long a process the tests started may take to exit once told to. A server's graceful stop
+/// waits at most its shutdown timeout (10 s) for requests in flight, then flushes; this is that
+/// with a wide margin for a loaded machine. Past it the process is taken as hung.
+pub const EXIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Wait for `child` to exit, at most `limit`. A child still running then is hung: its threads'
+/// stacks are taken (when gdb is installed), it is killed and reaped, and the test fails saying
+/// so, with `context` (the server's log). A hang fails the test instead of stalling the run.
+#[track_caller]
+pub fn wait_bounded(
+    child: &mut Child,
+    limit: Duration,
+    what: &str,
+    context: &dyn Fn() -> String,
+) -> ExitStatus {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if std::time::Instant::now() >= end {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stacks = Command::new("gdb")
+        .args([
+            "-p",
+            &child.id().to_string(),
+            "-batch",
+            "-ex",
+            "thread apply all bt",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|_| "(gdb not installed: no stacks)".into());
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "{what}: process {} still running {limit:?} later; killed.\n\
+         --- its log ---\n{}\n--- its threads ---\n{stacks}",
+        child.id(),
+        context()
+    );
+}
+
 pub struct Resp {
     pub status: u16,
     pub body: Value,
@@ -218,14 +265,18 @@ impl TestServer {
         self.log.lock().expect("log lock").clone()
     }
 
-    /// SIGTERM, and the exit status once the server has stopped.
+    /// SIGTERM, and the exit status once the server has stopped; a server that has not stopped
+    /// within `EXIT_LIMIT` fails the test (see `wait_bounded`).
+    #[track_caller]
     pub fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill");
-        self.child.wait().expect("wait")
+        let log = self.log.clone();
+        let log = move || log.lock().expect("log lock").clone();
+        wait_bounded(&mut self.child, EXIT_LIMIT, "server after SIGTERM", &log)
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -260,7 +311,9 @@ impl TestServer {
     pub fn start_again(mut self) -> TestServer {
         // Reap it first: a process killed from outside may not be gone yet, and sled's lock on
         // the data dir goes only with it.
-        self.child.wait().expect("wait");
+        let log = self.log.clone();
+        let log = move || log.lock().expect("log lock").clone();
+        wait_bounded(&mut self.child, EXIT_LIMIT, "server before a restart", &log);
         let dir = self.dir.take().expect("dir");
         Self::start_in(dir, &[])
     }

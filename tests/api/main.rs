@@ -31,5 +31,6 @@ mod roles;
 mod rotation;
 mod schema;
 mod sessions;
+mod shutdown;
 mod teams;
 mod transfer;

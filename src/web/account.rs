@@ -133,7 +133,7 @@ async fn login_form(
     state: web::Data<AppState>,
     req: HttpRequest,
     attempt: Result<AuthAttempt, ApiError>,
-    form: web::Form<Vec<(String, String)>>,
+    form: crate::web::Fields,
 ) -> HttpResponse {
     let map = crate::web::fields_json(&form);
     let email = map
@@ -204,7 +204,7 @@ async fn register_form(
     state: web::Data<AppState>,
     req: HttpRequest,
     attempt: Result<AuthAttempt, ApiError>,
-    form: web::Form<Vec<(String, String)>>,
+    form: crate::web::Fields,
 ) -> HttpResponse {
     let outcome: ApiResult<Session> = async {
         if cross_site(&req) {

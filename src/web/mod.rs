@@ -71,14 +71,74 @@ fn pages_errors(r: actix_web::Resource) -> actix_web::Resource {
         ))
         .into()
     }))
-    // A value may be 64 KiB and a bulk edit several of them (actix's default is 16 KiB).
-    .app_data(
-        web::FormConfig::default()
-            .limit(crate::http::JSON_LIMIT)
-            .error_handler(|_, _| {
-                WebError::Api(ApiError::bad_request("The form could not be read.")).into()
-            }),
-    )
+    // A value may be 64 KiB and a bulk edit several of them (actix's default is 256 KiB for a
+    // body read whole; forms are read as bytes by `Fields`).
+    .app_data(web::PayloadConfig::new(crate::http::JSON_LIMIT))
+}
+
+/// A submitted form's fields, in order, decoded strictly: a field that is not UTF-8 once
+/// percent-decoded refuses the form (actix's `Form` would replace the bytes with U+FFFD and the
+/// value would be saved altered). Only `application/x-www-form-urlencoded`, at most
+/// `JSON_LIMIT` bytes.
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Option<Fields> {
+        let decode = |part: &[u8]| {
+            let spaced: Vec<u8> = part
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect();
+            percent_encoding::percent_decode(&spaced)
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned())
+        };
+        body.split(|&b| b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, &b""[..]),
+                };
+                Some((decode(k)?, decode(v)?))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Fields)
+    }
+}
+
+impl std::ops::Deref for Fields {
+    type Target = [(String, String)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromRequest for Fields {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let unreadable = || WebError::Api(ApiError::bad_request("The form could not be read."));
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_form {
+                return Err(unreadable());
+            }
+            let body = body.await.map_err(|_| unreadable())?;
+            Fields::parse(&body).ok_or_else(unreadable)
+        })
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -269,13 +329,10 @@ impl FromRequest for Posted {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = session::identify(req);
-        let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+        let form = Fields::from_request(req, payload);
         Box::pin(async move {
             let user = user.ok_or(WebError::SignIn)?;
-            let form = form
-                .await
-                .map_err(|_| ApiError::bad_request("The form could not be read."))?
-                .into_inner();
+            let form = form.await?.0;
             let token = form
                 .iter()
                 .find(|(k, _)| k == "csrf")
@@ -381,6 +438,21 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn forms_decode_strictly() {
+        let got = Fields::parse(b"a=1+2&b=%2B%26&c&&d=caf%C3%A9").expect("valid");
+        assert_eq!(
+            got.0,
+            form(&[("a", "1 2"), ("b", "+&"), ("c", ""), ("d", "café")])
+        );
+        assert!(Fields::parse(b"value=%ff%fe").is_none());
+        assert!(
+            Fields::parse(b"%c3=1").is_none(),
+            "a cut sequence in a name"
+        );
+        assert_eq!(Fields::parse(b"").expect("empty").0, form(&[]));
     }
 
     #[test]

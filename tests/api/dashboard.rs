@@ -76,6 +76,19 @@ impl<'a> Web<'a> {
         self.finish(r)
     }
 
+    /// A form body sent as given (already encoded), for what a browser would never send.
+    pub fn post_raw(&mut self, path: &str, body: &str) -> Resp {
+        let mut req = self
+            .agent
+            .post(self.server.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", format!("keynest_session={c}"));
+        }
+        let r = req.send(body.as_bytes());
+        self.finish(r)
+    }
+
     /// A CSRF token from a page of this session.
     pub fn csrf(&mut self) -> String {
         let page = self.get("/orgs/");
@@ -401,4 +414,49 @@ fn the_sessions_page_signs_out_the_others_or_everywhere() {
     assert_eq!(res.header("location"), Some("/login/"));
     assert_eq!(web.cookie, None, "the cookie is cleared");
     assert_eq!(other.get("/orgs/").header("location"), Some("/login/"));
+}
+
+#[test]
+fn a_form_that_is_not_utf8_changes_nothing_and_signing_in_again_ends_the_old_session() {
+    let server = TestServer::start();
+    let user = server.register("dana");
+    let p = server.project(&user, user.org, "web");
+    let env = server.env(&user, p, "prod");
+    let var = server.var(&user, env, "KEY", "kept");
+    let mut web = Web::new(&server);
+    let signed_in = [
+        ("email", user.email.as_str()),
+        ("password", "correct horse battery"),
+    ];
+    web.post("/login/", &signed_in, &[]);
+    let first = web.cookie.clone().expect("cookie");
+    let csrf = web.csrf();
+    // %ff%fe is not UTF-8: refused whole, never saved as U+FFFD.
+    let res = web.post_raw(
+        &format!("/vars/{var}/"),
+        &format!("csrf={csrf}&value=%ff%fe"),
+    );
+    assert_eq!(res.status, 400, "{}", res.text);
+    let got = server.get(&format!("/api/variables/{var}/"), Some(&user.token));
+    assert_eq!(got.expect(200)["decrypted_value"], "kept");
+    // The same form in UTF-8 goes through (the refusal was the bytes, not the form).
+    let res = web.post_raw(
+        &format!("/vars/{var}/"),
+        &format!("csrf={csrf}&value=caf%C3%A9+ok"),
+    );
+    assert_eq!(res.status, 303, "{}", res.text);
+    let got = server.get(&format!("/api/variables/{var}/"), Some(&user.token));
+    assert_eq!(got.expect(200)["decrypted_value"], "café ok");
+    // Signing in again over a live session ends it: no second session left in the old cookie.
+    web.post("/login/", &signed_in, &[]);
+    let second = web.cookie.clone().expect("cookie");
+    assert_ne!(first, second);
+    let mut old = Web::new(&server);
+    old.cookie = Some(first);
+    assert_eq!(
+        old.get("/orgs/").status,
+        303,
+        "the old cookie is signed out"
+    );
+    assert_eq!(web.get("/orgs/").status, 200);
 }

@@ -234,7 +234,18 @@ pub async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> ApiResu
         overwrite: true,
     };
     let mut have_file = false;
+    // The form has three fields (file, format, overwrite) and a browser may add a few (the
+    // dashboard's csrf): more parts than this is not a form of ours, and each part costs a
+    // header parse, so a body of 200,000 empty parts is refused at the 17th.
+    const MAX_PARTS: usize = 16;
+    let mut parts = 0;
     while let Some(field) = form.next().await {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::bad_request(format!(
+                "The form has more than {MAX_PARTS} parts."
+            )));
+        }
         let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field

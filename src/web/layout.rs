@@ -10,14 +10,21 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 
 /// The cookie carrying the notice of the last form to the page it redirected to.
-pub const FLASH: &str = "keynest_flash";
+/// Its name: `__Host-` prefixed over HTTPS, as the session's is (`session::cookie_name`).
+pub fn flash_name() -> &'static str {
+    if crate::web::session::secure() {
+        "__Host-keynest_flash"
+    } else {
+        "keynest_flash"
+    }
+}
 
 pub fn flash_cookie(kind: &str, text: &str) -> Cookie<'static> {
     // Only the first 300 characters: a cookie has a size limit, and a notice is one line.
     let text: String = text.chars().take(300).collect();
     let value =
         serde_urlencoded::to_string([("k", kind), ("t", text.as_str())]).unwrap_or_default();
-    Cookie::build(FLASH, value)
+    Cookie::build(flash_name(), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -26,7 +33,7 @@ pub fn flash_cookie(kind: &str, text: &str) -> Cookie<'static> {
 }
 
 fn take_flash(req: &HttpRequest) -> Option<(bool, String)> {
-    let c = req.cookie(FLASH)?;
+    let c = req.cookie(flash_name())?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(c.value()).ok()?;
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     Some((get("k")? == "error", get("t")?))
@@ -56,7 +63,7 @@ pub fn render(
     let mut res = HttpResponse::Ok();
     res.content_type("text/html; charset=utf-8");
     if flash.is_some() {
-        let mut gone = Cookie::build(FLASH, "")
+        let mut gone = Cookie::build(flash_name(), "")
             .path("/")
             .http_only(true)
             .same_site(SameSite::Strict)

@@ -248,7 +248,7 @@ pub fn redirect(to: &str) -> HttpResponse {
 }
 
 /// After a form: back to `to` with a notice, or with the error that refused it. The notice
-/// travels in a short-lived cookie (`layout::FLASH`), never in the URL.
+/// travels in a short-lived cookie (`layout::flash_name`), never in the URL.
 pub fn done(to: &str, outcome: Result<String, ApiError>) -> HttpResponse {
     let (kind, text) = match outcome {
         Ok(text) => ("ok", text),

@@ -20,7 +20,16 @@ use keynest_actors::model::{Caller, UserId};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-pub const COOKIE: &str = "keynest_session";
+/// The session cookie's name. Over HTTPS it carries the `__Host-` prefix: a browser then takes
+/// it only with `Secure`, `Path=/` and no `Domain`, so neither a sibling subdomain nor a
+/// plain-HTTP answer can plant one (signing a victim in to the attacker's account).
+pub fn cookie_name() -> &'static str {
+    if secure() {
+        "__Host-keynest_session"
+    } else {
+        "keynest_session"
+    }
+}
 
 /// A signed-in dashboard user: the caller (with its session, so a sign-out ends requests in
 /// flight) and the session's CSRF secret.
@@ -84,7 +93,7 @@ fn csrf_secret(token: &str) -> [u8; 16] {
 
 /// The session cookie's token, if the request has one that looks like a token.
 fn cookie_token(req: &HttpRequest) -> Option<Zeroizing<String>> {
-    let c = req.cookie(COOKIE)?;
+    let c = req.cookie(cookie_name())?;
     let t = c.value();
     is_token_hex(t).then(|| Zeroizing::new(t.to_string()))
 }
@@ -124,7 +133,7 @@ pub fn rate_key(req: &HttpRequest) -> Option<u64> {
 
 /// The cookie that signs a browser in with `token`.
 pub fn sign_in_cookie(token: &str) -> Cookie<'static> {
-    let mut c = Cookie::build(COOKIE, token.to_string())
+    let mut c = Cookie::build(cookie_name(), token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -136,7 +145,7 @@ pub fn sign_in_cookie(token: &str) -> Cookie<'static> {
 
 /// The cookie that clears it.
 pub fn sign_out_cookie() -> Cookie<'static> {
-    let mut c = Cookie::build(COOKIE, "")
+    let mut c = Cookie::build(cookie_name(), "")
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)

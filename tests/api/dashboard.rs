@@ -189,6 +189,27 @@ fn the_session_cookie_is_http_only_and_strict_and_the_api_ignores_it() {
     let res = Web::new(&https).register("bob");
     let set = res.header("set-cookie").expect("cookie");
     assert!(set.contains("Secure"), "{set}");
+    // Over HTTPS the name is __Host- prefixed (no Domain, so no sibling can plant one), and a
+    // plainly named cookie, as a plain-HTTP answer could have set, signs nobody in.
+    assert!(set.starts_with("__Host-keynest_session="), "{set}");
+    let token = set["__Host-keynest_session=".len()..]
+        .split(';')
+        .next()
+        .expect("value")
+        .to_string();
+    let mut planted = Web::new(&https);
+    planted.cookie = Some(token.clone());
+    assert_eq!(
+        planted.get("/orgs/").status,
+        303,
+        "keynest_session= ignored"
+    );
+    let real = https.get_with(
+        "/orgs/",
+        &[("Cookie", &format!("__Host-keynest_session={token}"))],
+    );
+    assert_eq!(real.status, 200);
+    assert!(real.text.contains("Sign out"), "signed in: {}", real.text);
 }
 
 #[test]

@@ -146,6 +146,16 @@ fn import_counts_created_updated_skipped_and_failed_lines() {
     assert_eq!(log["count"], 2);
     assert_eq!(log["results"][1]["details"]["imported"], "2");
     assert!(!log.to_string().contains("newer"));
+
+    // A form of many junk parts before its file is refused, and nothing is imported.
+    let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("junk", None, b"x"); 20];
+    parts.push(("file", Some("x.env"), b"JUNK_PARTS=1\n"));
+    s.multipart(&path, t, &parts)
+        .expect_error(400, "bad_request");
+    let v = s
+        .get(&format!("/api/environments/{env}/export/?format=json"), t)
+        .expect(200);
+    assert!(v.get("JUNK_PARTS").is_none(), "{v}");
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub use members::*;
 pub use organization::*;
 pub use projects::*;
 pub use quotas::{room_for_organization, Quotas};
+pub(crate) use reader::dek_version;
 pub use reader::OrgReader;
 pub use rotation::*;
 pub use service_tokens::*;
@@ -220,9 +221,13 @@ impl OrgActor {
             Err(e) => return Box::pin(fut::ready(Err(e))),
         }
         let built = self.read().and_then(|r| {
+            let changes = r.store().changes();
+            // Several nodes: seal with the data keys as of the revision the change is built on
+            // (another node may have rotated them since this message was sent).
+            r.refresh_keys()?;
             let mut tx = Tx {
                 r,
-                changes: r.store().changes(),
+                changes,
                 counts: Default::default(),
                 touched: Default::default(),
                 dropped: Default::default(),

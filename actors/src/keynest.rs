@@ -208,41 +208,46 @@ impl Keynest {
     /// `KeyringCell`). Answers how many data keys were re-sealed. The key files are the caller's
     /// (`crypto::KeyFiles`): the new key must be safe on disk before this is called.
     pub async fn rotate_master_key(&self, new: MasterKey) -> DomainResult<usize> {
+        if self.store.is_shared() {
+            // Every node holds the master key in memory and seals new data keys with it: a
+            // rotation on one node would leave the others sealing with the old key, and what
+            // they seal would open nowhere after their restart.
+            return Err(DomainError::Conflict(crate::error::Details::Text(
+                "The master key cannot be rotated on a running etcd installation: every node \
+                 holds it. Stop every node, run `keynest rotate-master-key --store etcd \
+                 --new-key-file NEW` (with the old key in KEYNEST_MASTER_KEY or \
+                 --master-key-file) against the etcd cluster, then start every node with the \
+                 new key."
+                    .into(),
+            )));
+        }
         let (store, cell) = (self.store.clone(), self.keyring.clone());
         let rotated = tokio::task::spawn_blocking(move || {
             let mut current = cell.replace();
             let next = Keyring::new(&new);
-            let mut c = Changes::new();
-            let mut deks = 0;
-            for kv in store.scan_raw(&keys::all_deks()) {
-                let (k, v) = kv?;
-                let bad = || DomainError::Internal("bad data key id".into());
-                let org = OrgId(store::id_from(k.get(1..9).ok_or_else(bad)?)?);
-                let version = k
-                    .get(9..)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_be_bytes)
-                    .ok_or_else(bad)?;
-                let sealed = current.reseal(&next, KekSealed::DataKey(org, version), &v)?;
-                c.put_raw(k.to_vec(), sealed);
-                deks += 1;
-            }
-            for (key, what) in [
-                (keys::CHECK, KekSealed::Check),
-                (keys::RECORDS_KEY, KekSealed::RecordsKey),
-            ] {
-                if let Some(v) = store.get_raw(key)? {
-                    c.put_raw(key.to_vec(), current.reseal(&next, what, &v)?);
-                }
-            }
-            store.apply(c)?;
-            store.flush_blocking()?;
+            let deks = reseal_all(&store, &**current, &next)?;
             *current = Arc::new(next);
             Ok(deks)
         });
         rotated
             .await
             .map_err(|e| DomainError::internal("blocking pool", e))?
+    }
+
+    /// The master-key rotation of an installation no node runs on (etcd: every node stopped):
+    /// `old` must open the store's check value. Answers how many data keys were re-sealed.
+    pub fn rotate_master_key_offline(
+        store: &Store,
+        old: &MasterKey,
+        new: &MasterKey,
+    ) -> Result<usize, String> {
+        let current = Keyring::new(old);
+        match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
+            Some(check) if current.verify_check_value(&check) => {}
+            Some(_) => return Err("the old master key does not open this installation".into()),
+            None => return Err("there is no installation here (no check value)".into()),
+        }
+        reseal_all(store, &current, &Keyring::new(new)).map_err(|e| e.to_string())
     }
 
     /// Start a new data key version for an organization (see `org::rotation`).
@@ -754,4 +759,37 @@ impl Keynest {
             items: Window::page(page).apply(all.into_iter()),
         }
     }
+}
+
+/// Seal every data key, the check value and the records key again by `next`, in one atomic
+/// batch made durable. On etcd the batch applies only if none of those keys changed since it
+/// was read (`Contended`); a data key another node adds meanwhile would stay sealed by the old
+/// key, which is why etcd nodes refuse this and it runs with every node stopped.
+fn reseal_all(store: &Store, current: &Keyring, next: &Keyring) -> DomainResult<usize> {
+    let mut c = store.changes();
+    let mut deks = 0;
+    for kv in store.scan_raw(&keys::all_deks()) {
+        let (k, v) = kv?;
+        let bad = || DomainError::Internal("bad data key id".into());
+        let org = OrgId(store::id_from(k.get(1..9).ok_or_else(bad)?)?);
+        let version = k
+            .get(9..)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(bad)?;
+        let sealed = current.reseal(next, KekSealed::DataKey(org, version), &v)?;
+        c.put_raw(k.to_vec(), sealed);
+        deks += 1;
+    }
+    for (key, what) in [
+        (keys::CHECK, KekSealed::Check),
+        (keys::RECORDS_KEY, KekSealed::RecordsKey),
+    ] {
+        if let Some(v) = store.get_raw(key)? {
+            c.put_raw(key.to_vec(), current.reseal(next, what, &v)?);
+        }
+    }
+    store.apply(c)?;
+    store.flush_blocking()?;
+    Ok(deks)
 }

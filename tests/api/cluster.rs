@@ -310,3 +310,51 @@ fn a_record_deleted_on_one_node_is_not_written_back_by_another() {
     let c = open();
     assert_eq!(c.get::<u64>(&key).expect("get"), None, "written back");
 }
+
+/// Two nodes on the shared etcd under one prefix and one master key, with `env` added.
+fn pair(env: &[(&str, &str)]) -> (TestServer, TestServer) {
+    let endpoint = etcd::shared().expect("etcd");
+    let prefix = format!("pair-{}-{}/", std::process::id(), rand_suffix());
+    let key = "3c".repeat(32);
+    let mut all = vec![
+        ("KEYNEST_STORE", "etcd"),
+        ("KEYNEST_ETCD_ENDPOINTS", endpoint),
+        ("KEYNEST_ETCD_PREFIX", prefix.as_str()),
+        ("KEYNEST_MASTER_KEY", key.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let a = TestServer::start_with_env(&all);
+    let b = TestServer::start_with_env(&all);
+    (a, b)
+}
+
+/// A prefix part no other test of this run uses.
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A session kept in use on one node is not idle on another: each node also counts the
+/// session's stored last use (recorded by whichever node saw it).
+#[test]
+fn a_session_used_on_one_node_is_not_idle_on_another() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[("KEYNEST_SESSION_IDLE_TIMEOUT", "2s")]);
+    let u = a.register("idle");
+    let t = u.token.as_str();
+    a.get("/api/auth/profile/", Some(t)).expect(200);
+    // Used on b only, for longer than the idle timeout.
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(400));
+        b.get("/api/auth/profile/", Some(t)).expect(200);
+    }
+    a.get("/api/auth/profile/", Some(t)).expect(200);
+    b.get("/api/auth/profile/", Some(t)).expect(200);
+    // Positive control: unused on both for longer than the timeout and its slack, refused.
+    std::thread::sleep(Duration::from_millis(3_000));
+    a.get("/api/auth/profile/", Some(t))
+        .expect_error(401, "not_authenticated");
+}

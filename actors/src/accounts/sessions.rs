@@ -121,6 +121,9 @@ fn end(changes: &mut Changes, hash: &TokenHash, s: &SessionRecord) {
 /// actor, so a login waits behind at most this many deletions.
 const SWEEP_BATCH: usize = 256;
 
+/// How many times a session's use is merged again with another node's record of it.
+const RECORD_USE_TRIES: usize = 8;
+
 /// Delete every session that has outlived the policy, in batches of `SWEEP_BATCH`. Candidates
 /// are found here, reading the store off the actor; the actor judges each again, with the cache's
 /// view of its latest use, before deleting it. Answers how many were deleted.
@@ -331,15 +334,25 @@ impl AccountsActor {
 
     fn record_use(&self, msg: RecordUse) -> DomainResult<()> {
         let key = keys::session(&msg.hash);
-        // Only a session still there: on the actor, so never one ended a moment ago.
-        if let Some(mut s) = self.store.get::<SessionRecord>(&key)? {
-            if s.last_used_at < msg.at {
-                s.last_used_at = msg.at;
-                s.last_used_ip = msg.ip;
-                self.store.put_volatile(&key, &s)?;
+        // Several nodes: another node recording a use of the same session at the same moment
+        // refuses this write (`Contended`); it is merged again with what that node wrote, so
+        // that the later use is kept whichever node saw it.
+        for _ in 0..RECORD_USE_TRIES {
+            // Only a session still there: on the actor, so never one ended a moment ago.
+            let Some(mut s) = self.store.get::<SessionRecord>(&key)? else {
+                return Ok(());
+            };
+            if s.last_used_at >= msg.at {
+                return Ok(());
+            }
+            s.last_used_at = msg.at;
+            s.last_used_ip = msg.ip.clone();
+            match self.store.put_volatile(&key, &s) {
+                Err(DomainError::Contended) => continue,
+                other => return other,
             }
         }
-        Ok(())
+        Err(DomainError::Contended)
     }
 }
 

@@ -434,9 +434,10 @@ impl Etcd {
         Ok(())
     }
 
-    /// Bookkeeping that may be lost (a session's or service token's last use): overwrite `key`
-    /// only if it still is what this node's copy holds. A record another node deleted or
-    /// changed meanwhile is left alone, so a revoked session is never written back.
+    /// Bookkeeping (a session's or service token's last use): overwrite `key` only if it still
+    /// is what this node's copy holds. A record another node deleted or changed meanwhile is
+    /// left alone, so a revoked session is never written back: `Contended`, once this node's
+    /// copy holds what the other node wrote, so that the caller can read it and merge again.
     pub fn put_if_unchanged(self: &Arc<Self>, key: &[u8], value: Vec<u8>) -> DomainResult<()> {
         let seen = {
             let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
@@ -453,9 +454,11 @@ impl Etcd {
                 rev,
             )])
             .and_then(vec![
-                TxnOp::put(full, value, None),
+                TxnOp::put(full.clone(), value, None),
                 TxnOp::put(self.marker.clone(), Vec::new(), None),
-            ]);
+            ])
+            // Refused: the marker's revision, which every write moves, covers what beat us.
+            .or_else(vec![TxnOp::get(self.marker.clone(), None)]);
         let kv = self.kv();
         let sent = self
             .call(retrying(move || {
@@ -463,10 +466,23 @@ impl Etcd {
                 async move { kv.txn(txn).await }
             }))
             .ok_or_else(|| unavailable("the etcd runtime has stopped", false))?;
-        match settle(sent) {
-            Ok(rev) => self.wait_applied_blocking(rev),
-            Err(DomainError::Contended) => Ok(()),
-            Err(e) => Err(e),
+        match sent {
+            Ok(resp) if !resp.succeeded() => {
+                let rev = resp
+                    .op_responses()
+                    .into_iter()
+                    .find_map(|op| match op {
+                        etcd_client::TxnOpResponse::Get(g) => {
+                            g.kvs().first().map(|kv| kv.mod_revision())
+                        }
+                        _ => None,
+                    })
+                    .or_else(|| resp.header().map(|h| h.revision()))
+                    .unwrap_or(0);
+                self.wait_applied_blocking(rev)?;
+                Err(DomainError::Contended)
+            }
+            sent => self.wait_applied_blocking(settle(sent)?),
         }
     }
 

@@ -57,7 +57,14 @@ pub struct Keynest {
     audit: Addr<AuditActor>,
     /// Etcd: the session sweep runs on the one node holding its lease.
     sweeper: Option<Arc<store::etcd::Leader>>,
+    /// A user's organization creations and joins, one at a time on this node (by user id,
+    /// striped): the organizations-per-user quota is a count read before the change, so two
+    /// at once would both see room for one. Across nodes (etcd), `keys::joins` does the same.
+    joining: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
+
+/// Stripes of `Keynest::joining`.
+const JOINING_STRIPES: usize = 64;
 
 /// How many times a change refused for a concurrent change on another node is built again.
 const CONTENDED_RETRIES: usize = 8;
@@ -167,6 +174,11 @@ impl Keynest {
             accounts,
             audit,
             sweeper,
+            joining: Arc::new(
+                (0..JOINING_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
         })
     }
 
@@ -248,6 +260,13 @@ impl Keynest {
             None => return Err("there is no installation here (no check value)".into()),
         }
         reseal_all(store, &current, &Keyring::new(new)).map_err(|e| e.to_string())
+    }
+
+    /// Wait for, and hold, `user`'s turn to create or join an organization on this node.
+    async fn joining(&self, user: UserId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.joining[(user.0 as usize) % JOINING_STRIPES]
+            .lock()
+            .await
     }
 
     /// Start a new data key version for an organization (see `org::rotation`).
@@ -370,6 +389,10 @@ impl Keynest {
             self.admit(msg.caller(), org, route)?;
         }
         let _in_flight = InFlight::enter("organization");
+        let _joining = match msg.joins() {
+            Some(user) => Some(self.joining(user).await),
+            None => None,
+        };
         if !self.store.is_shared() {
             return self.registry.get(org)?.send(msg).await?;
         }
@@ -574,26 +597,40 @@ impl Keynest {
     pub async fn create_org(&self, caller: Caller, input: NewOrg) -> DomainResult<OrgView> {
         let invalid = || DomainError::Unauthorized("Invalid token.".into());
         org::session_alive(&self.store, &caller)?;
-        if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
-            return self.ask(org::GetOrganization { caller, org }).await;
-        }
-        let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
-        org::room_for_organization(&self.store, &self.quotas, user.id)?;
-        let org = {
-            let mut c = Changes::new();
-            // Held until the new data key is applied (see `KeyringCell`).
-            let keyring = self.keyring.hold();
-            let org = org::new_org(
-                &self.store,
-                &keyring,
-                &mut c,
-                &user,
-                input,
-                caller.ip.clone(),
-            )?;
-            idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
-            self.store.apply(c)?;
-            org
+        let _joining = self.joining(caller.user).await;
+        let mut attempt = 0;
+        let org = loop {
+            if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
+                return self.ask(org::GetOrganization { caller, org }).await;
+            }
+            // Etcd: read before the count, so that another node's creation or join of this
+            // user after it refuses this change (both write `keys::joins`).
+            let mut c = self.store.changes();
+            let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
+            let after = org::room_for_organization(&self.store, &self.quotas, user.id)?;
+            c.put(keys::joins(user.id), &after)?;
+            let made = {
+                // Held until the new data key is applied (see `KeyringCell`).
+                let keyring = self.keyring.hold();
+                let org = org::new_org(
+                    &self.store,
+                    &keyring,
+                    &mut c,
+                    &user,
+                    input.clone(),
+                    caller.ip.clone(),
+                )?;
+                idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
+                self.store.apply(c).map(|()| org)
+            };
+            match made {
+                Err(DomainError::Contended) if attempt + 1 < CONTENDED_RETRIES => {
+                    attempt += 1;
+                    metrics::counter!(CONTENDED).increment(1);
+                    self.store.barrier().await?;
+                }
+                other => break other?,
+            }
         };
         self.store.flush().await?;
         let msg = org::GetOrganization {

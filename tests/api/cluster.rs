@@ -358,3 +358,14 @@ fn a_session_used_on_one_node_is_not_idle_on_another() {
     a.get("/api/auth/profile/", Some(t))
         .expect_error(401, "not_authenticated");
 }
+
+/// The organizations-per-user quota holds with a user's creations and joins spread over two
+/// nodes at once (a count another node's change moves refuses the change: built again).
+#[test]
+fn the_organizations_quota_holds_across_nodes() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[("KEYNEST_MAX_ORGANIZATIONS_PER_USER", "3")]);
+    crate::quotas::racing_joins_stay_within_the_quota(&[a, b]);
+}

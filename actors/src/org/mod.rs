@@ -314,6 +314,11 @@ pub trait Routed {
     fn members_only(&self) -> bool {
         true
     }
+    /// The user it makes a member of one more organization (accepting an invitation): the
+    /// facade runs it after that user's other joins and creations (see `Keynest::joining`).
+    fn joins(&self) -> Option<UserId> {
+        None
+    }
 }
 
 /// A read that may be heavy (every value of an environment, a whole history): it runs on the

@@ -315,9 +315,7 @@ impl Signals {
     /// Registered now: a signal from here on is kept until `stop` reads it.
     fn install() -> Result<Signals, String> {
         use tokio::signal::unix::{signal, SignalKind};
-        let on = |kind: SignalKind| {
-            signal(kind).map_err(|e| format!("cannot handle signals: {e}"))
-        };
+        let on = |kind: SignalKind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
         Ok(Signals {
             term: on(SignalKind::terminate())?,
             int: on(SignalKind::interrupt())?,
@@ -333,7 +331,11 @@ impl Signals {
         };
         log::info!(
             "{} received: stopping",
-            if graceful { "SIGTERM" } else { "SIGINT/SIGQUIT" }
+            if graceful {
+                "SIGTERM"
+            } else {
+                "SIGINT/SIGQUIT"
+            }
         );
         server.stop(graceful).await;
     }

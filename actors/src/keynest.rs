@@ -14,7 +14,7 @@ use crate::org::{self, service_tokens, OrgActor, OrgQuery, Quotas, Route, Routed
 use crate::page::{PageRequest, Paged, Window};
 use crate::registry::Registry;
 use crate::store;
-use crate::store::{keys, Changes, Store};
+use crate::store::{keys, Store};
 use actix::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -116,22 +116,28 @@ impl Keynest {
         quotas: Quotas,
         sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
-        let keyring = match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
-            Some(check) => Self::settle_master_key(data_dir, master, &check)?,
-            None => {
-                let keyring = Keyring::new(master);
-                let mut c = Changes::new();
-                c.put_raw(
-                    keys::CHECK.to_vec(),
-                    keyring.check_value().map_err(|e| e.to_string())?,
-                );
-                store.apply(c).map_err(|e| e.to_string())?;
-                store.flush_blocking().map_err(|e| e.to_string())?;
-                keyring
+        // Several nodes starting at once on an empty prefix: each first-start write is built on
+        // a revision taken before its read, so only the first node's applies; the others read
+        // what it wrote and go on with it (never overwriting it).
+        let written = first_start(&store, || {
+            let mut c = store.changes();
+            if let Some(check) = store.get_raw(keys::CHECK)? {
+                return Ok(Some(check));
             }
+            c.put_raw(keys::CHECK.to_vec(), Keyring::new(master).check_value()?);
+            store.apply(c)?;
+            store.flush_blocking()?;
+            Ok(None)
+        })
+        .map_err(|e| e.to_string())?;
+        let keyring = match written {
+            Some(check) => Self::settle_master_key(data_dir, master, &check)?,
+            None => Keyring::new(master),
         };
-        let records = Arc::new(Self::records_key(&store, &keyring).map_err(|e| e.to_string())?);
-        sessions::prepare(&store, sessions).map_err(|e| e.to_string())?;
+        let records = first_start(&store, || Self::records_key(&store, &keyring))
+            .map_err(|e| e.to_string())?;
+        let records = Arc::new(records);
+        first_start(&store, || sessions::prepare(&store, sessions)).map_err(|e| e.to_string())?;
         let tokens = Arc::new(Tokens::new(store.clone(), sessions));
         let keyring = Arc::new(KeyringCell::new(keyring));
         let registry = Arc::new(Registry::new(
@@ -282,11 +288,12 @@ impl Keynest {
 
     /// The key that seals kept answers, made on the first start that needs it.
     fn records_key(store: &Store, keyring: &Keyring) -> DomainResult<DataKey> {
+        // Taken before the read: another node's records key written after it refuses ours.
+        let mut c = store.changes();
         if let Some(sealed) = store.get_raw(keys::RECORDS_KEY)? {
             return keyring.open_records_key(&sealed);
         }
         let (sealed, key) = keyring.new_records_key()?;
-        let mut c = Changes::new();
         c.put_raw(keys::RECORDS_KEY.to_vec(), sealed);
         store.apply(c)?;
         store.flush_blocking()?;
@@ -829,4 +836,21 @@ fn reseal_all(store: &Store, current: &Keyring, next: &Keyring) -> DomainResult<
     store.apply(c)?;
     store.flush_blocking()?;
     Ok(deks)
+}
+
+/// Run a first-start step `f` (it reads, and writes only what is missing), again after a wait
+/// for the store to catch up when another node's write refused its change (etcd).
+fn first_start<T>(store: &Store, mut f: impl FnMut() -> DomainResult<T>) -> DomainResult<T> {
+    for attempt in 0..CONTENDED_RETRIES {
+        match f() {
+            Err(DomainError::Contended) => {
+                metrics::counter!(CONTENDED).increment(1);
+                let pause = 1 + u64::from(rand_u8()) % (2u64 << attempt.min(5));
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+                store.barrier_blocking()?;
+            }
+            other => return other,
+        }
+    }
+    f()
 }

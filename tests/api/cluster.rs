@@ -369,3 +369,48 @@ fn the_organizations_quota_holds_across_nodes() {
     let (a, b) = pair(&[("KEYNEST_MAX_ORGANIZATIONS_PER_USER", "3")]);
     crate::quotas::racing_joins_stay_within_the_quota(&[a, b]);
 }
+
+/// Nodes started at the same moment on an empty prefix all start, on one installation: one
+/// node's first-start records (check value, records key, session policy) stand, the others
+/// read them. A kept answer sealed on one node replays on every other (one records key).
+#[test]
+fn nodes_started_together_on_an_empty_prefix_share_one_installation() {
+    let Some(endpoint) = etcd::shared() else {
+        return;
+    };
+    let prefix = format!("together-{}/", std::process::id());
+    let key = "4d".repeat(32);
+    let env = [
+        ("KEYNEST_STORE", "etcd"),
+        ("KEYNEST_ETCD_ENDPOINTS", endpoint),
+        ("KEYNEST_ETCD_PREFIX", prefix.as_str()),
+        ("KEYNEST_MASTER_KEY", key.as_str()),
+        ("KEYNEST_SESSION_IDLE_TIMEOUT", "1h"),
+    ];
+    let nodes: Vec<TestServer> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| TestServer::start_with_env(&env)))
+            .collect();
+        starting
+            .into_iter()
+            .map(|h| h.join().expect("a node did not start"))
+            .collect()
+    });
+    let u = nodes[0].register("together");
+    let t = Some(u.token.as_str());
+    let body = json!({"name": "kept"});
+    let first = nodes[0]
+        .try_post_keyed("/api/organizations/", t, "same-request", body.clone())
+        .expect("answer");
+    assert_eq!(first.status, 201, "{}", first.text);
+    for node in &nodes[1..] {
+        let again = node
+            .try_post_keyed("/api/organizations/", t, "same-request", body.clone())
+            .expect("answer");
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(
+            again.body["id"], first.body["id"],
+            "replayed, not made again"
+        );
+    }
+}

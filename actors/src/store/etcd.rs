@@ -320,13 +320,20 @@ impl Etcd {
         let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let mut rx = self.fetched.subscribe();
         self.wanted.notify_one();
-        let fetched = tokio::time::timeout(WAIT, rx.wait_for(|(t, _)| *t >= ticket)).await;
-        let rev = match fetched {
+        // The borrow of the answer ends here (it is not `Send`).
+        let rev = match tokio::time::timeout(WAIT, rx.wait_for(|(t, _)| *t >= ticket)).await {
             Ok(Ok(got)) => got.1.clone(),
             _ => Err("no answer from etcd in time".to_string()),
         };
         let rev = rev.map_err(|e| unavailable(e, false))?;
         self.wait_applied(rev).await
+    }
+
+    /// As `barrier`, from a thread outside the etcd runtime (a start, before anything is served).
+    pub fn barrier_blocking(self: &Arc<Self>) -> DomainResult<()> {
+        let me = self.clone();
+        self.call(async move { me.barrier().await })
+            .unwrap_or_else(|| Err(unavailable("the etcd runtime has stopped", false)))
     }
 
     /// One linearizable read per round, covering every ticket taken before the round began.

@@ -221,8 +221,11 @@ impl Etcd {
             .max_decoding_message_size(MAX_MESSAGE);
         let opts = WatchOptions::new()
             .with_prefix()
-            .with_start_revision(rev + 1)
-            .with_progress_notify();
+            .with_start_revision(rev + 1);
+        // No progress notifications: on etcd 3.4 their revision can run ahead of events still
+        // on their way (etcd #15220), which would mark writes applied that the mirror lacks.
+        // Every write of an installation moves its marker key, so its events alone carry the
+        // revision of every write a barrier can wait for.
         let mut stream = retrying(|| {
             let (mut wc, opts, prefix) = (wc.clone(), opts.clone(), self.prefix.clone());
             async move { wc.watch(prefix, Some(opts)).await }
@@ -252,12 +255,6 @@ impl Etcd {
                     }
                     changed.push(k.to_vec());
                 }
-            }
-            if resp.events().is_empty() && !resp.created() {
-                // A progress notification (sent only to a watcher that has caught up):
-                // everything up to its revision has been sent. The answer to the watch's
-                // creation is not one: events before its revision may still be on their way.
-                top = resp.header().map_or(0, |h| h.revision());
             }
             self.set_applied(top);
             if let Some(f) = self.on_change.get() {

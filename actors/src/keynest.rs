@@ -607,12 +607,13 @@ impl Keynest {
         let _joining = self.joining(caller.user).await;
         let mut attempt = 0;
         let org = loop {
+            // Etcd: read before the replay check and the count, so that the same request kept
+            // by another node, or another creation or join of this user there, after it
+            // refuses this change (they write the same kept-answer key, or `keys::joins`).
+            let mut c = self.store.changes();
             if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
                 return self.ask(org::GetOrganization { caller, org }).await;
             }
-            // Etcd: read before the count, so that another node's creation or join of this
-            // user after it refuses this change (both write `keys::joins`).
-            let mut c = self.store.changes();
             let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
             let after = org::room_for_organization(&self.store, &self.quotas, user.id)?;
             c.put(keys::joins(user.id), &after)?;

@@ -414,3 +414,45 @@ fn nodes_started_together_on_an_empty_prefix_share_one_installation() {
         );
     }
 }
+
+/// The same request with one `Idempotency-Key` sent to two nodes at once applies once: both
+/// answers name the same variable, and the environment holds one per key.
+#[test]
+fn the_same_keyed_request_on_two_nodes_at_once_applies_once() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[]);
+    let (u, _, e) = a.user_with_env("twice");
+    let t = Some(u.token.as_str());
+    for i in 0..10 {
+        let key = format!("twice-{i}");
+        let body = json!({"key": format!("K{i}"), "value": "v", "environment": e});
+        let ids: Vec<Value> = std::thread::scope(|scope| {
+            let sent: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|node| {
+                    let (key, body) = (key.clone(), body.clone());
+                    scope.spawn(move || {
+                        let r = node
+                            .try_post_keyed("/api/variables/", t, &key, body)
+                            .expect("answer");
+                        assert_eq!(r.status, 201, "{}", r.text);
+                        r.body["id"].clone()
+                    })
+                })
+                .collect();
+            sent.into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(ids[0], ids[1], "request {i} applied twice");
+    }
+    let list = a
+        .get(
+            &format!("/api/environments/{e}/variables/?page_size=100"),
+            t,
+        )
+        .expect(200);
+    assert_eq!(list["count"], 10);
+}

@@ -212,6 +212,10 @@ impl OrgActor {
         F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
     {
         let store = self.reader.store().clone();
+        // Taken before the replay check: the same request kept by another node after it
+        // refuses this change (the kept answer's key is written by both), which is built again
+        // and then replays that answer.
+        let changes = store.changes();
         let replayed = self
             .read()
             .and_then(|r| idempotency::replay::<T>(r.store(), r.records_key(), caller));
@@ -221,7 +225,6 @@ impl OrgActor {
             Err(e) => return Box::pin(fut::ready(Err(e))),
         }
         let built = self.read().and_then(|r| {
-            let changes = r.store().changes();
             // Several nodes: seal with the data keys as of the revision the change is built on
             // (another node may have rotated them since this message was sent).
             r.refresh_keys()?;

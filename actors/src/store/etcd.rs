@@ -176,8 +176,30 @@ impl Etcd {
                 _ => break,
             }
         }
-        *self.mirror.write().unwrap_or_else(|p| p.into_inner()) = map;
+        // A reload (a broken or compacted watch) may skip events: every key whose record
+        // differs from the copy it replaces is announced, as the watch would have.
+        let changed: Vec<Vec<u8>> = {
+            let mut mirror = self.mirror.write().unwrap_or_else(|p| p.into_inner());
+            let old = std::mem::replace(&mut *mirror, map);
+            match self.on_change.get() {
+                None => Vec::new(),
+                Some(_) => {
+                    let mut changed: Vec<Vec<u8>> = mirror
+                        .iter()
+                        .filter(|(k, (_, r))| old.get(*k).map(|(_, o)| o) != Some(r))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    changed.extend(old.into_keys().filter(|k| !mirror.contains_key(k)));
+                    changed
+                }
+            }
+        };
         self.set_applied(rev);
+        if let Some(f) = self.on_change.get() {
+            for k in &changed {
+                f(k);
+            }
+        }
         Ok(rev)
     }
 

@@ -243,7 +243,7 @@ impl Keynest {
         let rotated = tokio::task::spawn_blocking(move || {
             let mut current = cell.replace();
             let next = Keyring::new(&new);
-            let deks = reseal_all(&store, &**current, &next)?;
+            let deks = reseal_all(&store, &current, &next)?;
             *current = Arc::new(next);
             Ok(deks)
         });

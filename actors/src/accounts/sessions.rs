@@ -33,6 +33,15 @@ pub fn prepare(store: &Store, policy: SessionPolicy) -> DomainResult<()> {
     let mut changed = false;
     let stored: Option<SessionPolicy> = store.get(keys::SESSION_POLICY)?;
     if stored.unwrap_or_default() != policy {
+        if store.is_shared() && stored.is_some() {
+            // Several nodes share one stored policy (read by the organization actors): the
+            // last node started wins, so nodes run with different settings disagree.
+            log::warn!(
+                "the session policy stored by another node differs from this node's \
+                 (KEYNEST_SESSION_IDLE_TIMEOUT / KEYNEST_SESSION_MAX_AGE); this node's replaces \
+                 it: give every node the same settings"
+            );
+        }
         if policy.is_off() {
             changes.del(keys::SESSION_POLICY.to_vec());
         } else {

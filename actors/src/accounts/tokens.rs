@@ -109,7 +109,7 @@ impl Tokens {
     /// `last_used_at` can tell. Another node records a use only every `record_every`, so its
     /// latest use may be up to that much later than the stored one: the idle clock is read
     /// that much later (a session idles out at most `record_every` late, never early).
-    /// `None` on sled, where this process sees every use.
+    /// On sled, where this process sees every use, nothing (the earliest time).
     fn elsewhere(&self, stored: Option<Ts>) -> Ts {
         match stored {
             Some(at) if self.store.is_shared() => {

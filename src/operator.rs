@@ -200,7 +200,8 @@ pub struct RotateMasterKeyArgs {
     /// `etcd`: rotate the key of an etcd installation directly in etcd, with every node stopped
     /// (a running node refuses the rotation); needs --new-key-file and the old key
     /// (--master-key-file or KEYNEST_MASTER_KEY). `sled` (default): ask the running server.
-    #[arg(long, env = "KEYNEST_STORE", default_value = "sled", value_parser = ["sled", "etcd"])]
+    /// Only this flag chooses it (not KEYNEST_STORE, which a node's environment may hold).
+    #[arg(long, default_value = "sled", value_parser = ["sled", "etcd"])]
     pub store: String,
     /// With `--store etcd`: the current master key, as a file of 64 hex characters (else
     /// KEYNEST_MASTER_KEY).

@@ -197,6 +197,25 @@ pub struct RotateMasterKeyArgs {
     /// <data-dir>/master.key.
     #[arg(long)]
     pub new_key_file: Option<PathBuf>,
+    /// `etcd`: rotate the key of an etcd installation directly in etcd, with every node stopped
+    /// (a running node refuses the rotation); needs --new-key-file and the old key
+    /// (--master-key-file or KEYNEST_MASTER_KEY). `sled` (default): ask the running server.
+    /// Only this flag chooses it (not KEYNEST_STORE, which a node's environment may hold).
+    #[arg(long, default_value = "sled", value_parser = ["sled", "etcd"])]
+    pub store: String,
+    /// With `--store etcd`: the current master key, as a file of 64 hex characters (else
+    /// KEYNEST_MASTER_KEY).
+    #[arg(long)]
+    pub master_key_file: Option<PathBuf>,
+    #[arg(
+        long,
+        env = "KEYNEST_ETCD_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379"
+    )]
+    pub etcd_endpoints: Vec<String>,
+    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
+    pub etcd_prefix: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -359,6 +378,9 @@ pub fn run_backup(args: BackupArgs) -> Result<(), String> {
 
 /// `keynest rotate-master-key`.
 pub fn run_rotate_master_key(args: RotateMasterKeyArgs) -> Result<(), String> {
+    if args.store == "etcd" {
+        return rotate_etcd_offline(&args);
+    }
     #[cfg(not(unix))]
     return Err("the admin socket needs a Unix system".into());
     #[cfg(unix)]
@@ -381,6 +403,50 @@ pub fn run_rotate_master_key(args: RotateMasterKeyArgs) -> Result<(), String> {
         }
         println!("{}", v["next"].as_str().unwrap_or_default());
         Ok(())
+    }
+}
+
+/// `keynest rotate-master-key --store etcd`: every node is stopped (each holds the key in
+/// memory); the data keys, check value and records key are sealed again in etcd in one
+/// transaction, which applies only if none of them changed since they were read.
+fn rotate_etcd_offline(args: &RotateMasterKeyArgs) -> Result<(), String> {
+    let old = read_master_key(args.master_key_file.as_deref())?;
+    let Some(path) = &args.new_key_file else {
+        return Err(
+            "--store etcd needs --new-key-file (the key every node will start with)".into(),
+        );
+    };
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    let new = MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let store = keynest_actors::store::Store::open_etcd(&args.etcd_endpoints, &args.etcd_prefix)
+        .map_err(|e| e.to_string())?;
+    let data_keys = Keynest::rotate_master_key_offline(&store, &old, &new)?;
+    println!("master key rotated: {data_keys} data keys re-sealed");
+    println!(
+        "Start every node with the new key ({}); the old one is refused now.",
+        path.display()
+    );
+    Ok(())
+}
+
+/// The master key in `file`, else in KEYNEST_MASTER_KEY.
+fn read_master_key(file: Option<&Path>) -> Result<MasterKey, String> {
+    match (file, std::env::var("KEYNEST_MASTER_KEY")) {
+        (Some(path), _) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            );
+            MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        (None, Ok(hex)) => {
+            let hex = zeroize::Zeroizing::new(hex);
+            MasterKey::from_hex(&hex).map_err(|e| format!("KEYNEST_MASTER_KEY: {e}"))
+        }
+        (None, Err(_)) => {
+            Err("give the current master key (--master-key-file or KEYNEST_MASTER_KEY)".into())
+        }
     }
 }
 

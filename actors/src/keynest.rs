@@ -14,7 +14,7 @@ use crate::org::{self, service_tokens, OrgActor, OrgQuery, Quotas, Route, Routed
 use crate::page::{PageRequest, Paged, Window};
 use crate::registry::Registry;
 use crate::store;
-use crate::store::{keys, Changes, Store};
+use crate::store::{keys, Store};
 use actix::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -57,7 +57,14 @@ pub struct Keynest {
     audit: Addr<AuditActor>,
     /// Etcd: the session sweep runs on the one node holding its lease.
     sweeper: Option<Arc<store::etcd::Leader>>,
+    /// A user's organization creations and joins, one at a time on this node (by user id,
+    /// striped): the organizations-per-user quota is a count read before the change, so two
+    /// at once would both see room for one. Across nodes (etcd), `keys::joins` does the same.
+    joining: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
+
+/// Stripes of `Keynest::joining`.
+const JOINING_STRIPES: usize = 64;
 
 /// How many times a change refused for a concurrent change on another node is built again.
 const CONTENDED_RETRIES: usize = 8;
@@ -109,22 +116,28 @@ impl Keynest {
         quotas: Quotas,
         sessions: SessionPolicy,
     ) -> Result<Keynest, String> {
-        let keyring = match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
-            Some(check) => Self::settle_master_key(data_dir, master, &check)?,
-            None => {
-                let keyring = Keyring::new(master);
-                let mut c = Changes::new();
-                c.put_raw(
-                    keys::CHECK.to_vec(),
-                    keyring.check_value().map_err(|e| e.to_string())?,
-                );
-                store.apply(c).map_err(|e| e.to_string())?;
-                store.flush_blocking().map_err(|e| e.to_string())?;
-                keyring
+        // Several nodes starting at once on an empty prefix: each first-start write is built on
+        // a revision taken before its read, so only the first node's applies; the others read
+        // what it wrote and go on with it (never overwriting it).
+        let written = first_start(&store, || {
+            let mut c = store.changes();
+            if let Some(check) = store.get_raw(keys::CHECK)? {
+                return Ok(Some(check));
             }
+            c.put_raw(keys::CHECK.to_vec(), Keyring::new(master).check_value()?);
+            store.apply(c)?;
+            store.flush_blocking()?;
+            Ok(None)
+        })
+        .map_err(|e| e.to_string())?;
+        let keyring = match written {
+            Some(check) => Self::settle_master_key(data_dir, master, &check)?,
+            None => Keyring::new(master),
         };
-        let records = Arc::new(Self::records_key(&store, &keyring).map_err(|e| e.to_string())?);
-        sessions::prepare(&store, sessions).map_err(|e| e.to_string())?;
+        let records = first_start(&store, || Self::records_key(&store, &keyring))
+            .map_err(|e| e.to_string())?;
+        let records = Arc::new(records);
+        first_start(&store, || sessions::prepare(&store, sessions)).map_err(|e| e.to_string())?;
         let tokens = Arc::new(Tokens::new(store.clone(), sessions));
         let keyring = Arc::new(KeyringCell::new(keyring));
         let registry = Arc::new(Registry::new(
@@ -167,6 +180,11 @@ impl Keynest {
             accounts,
             audit,
             sweeper,
+            joining: Arc::new(
+                (0..JOINING_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
         })
     }
 
@@ -208,41 +226,53 @@ impl Keynest {
     /// `KeyringCell`). Answers how many data keys were re-sealed. The key files are the caller's
     /// (`crypto::KeyFiles`): the new key must be safe on disk before this is called.
     pub async fn rotate_master_key(&self, new: MasterKey) -> DomainResult<usize> {
+        if self.store.is_shared() {
+            // Every node holds the master key in memory and seals new data keys with it: a
+            // rotation on one node would leave the others sealing with the old key, and what
+            // they seal would open nowhere after their restart.
+            return Err(DomainError::Conflict(crate::error::Details::Text(
+                "The master key cannot be rotated on a running etcd installation: every node \
+                 holds it. Stop every node, run `keynest rotate-master-key --store etcd \
+                 --new-key-file NEW` (with the old key in KEYNEST_MASTER_KEY or \
+                 --master-key-file) against the etcd cluster, then start every node with the \
+                 new key."
+                    .into(),
+            )));
+        }
         let (store, cell) = (self.store.clone(), self.keyring.clone());
         let rotated = tokio::task::spawn_blocking(move || {
             let mut current = cell.replace();
             let next = Keyring::new(&new);
-            let mut c = Changes::new();
-            let mut deks = 0;
-            for kv in store.scan_raw(&keys::all_deks()) {
-                let (k, v) = kv?;
-                let bad = || DomainError::Internal("bad data key id".into());
-                let org = OrgId(store::id_from(k.get(1..9).ok_or_else(bad)?)?);
-                let version = k
-                    .get(9..)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_be_bytes)
-                    .ok_or_else(bad)?;
-                let sealed = current.reseal(&next, KekSealed::DataKey(org, version), &v)?;
-                c.put_raw(k.to_vec(), sealed);
-                deks += 1;
-            }
-            for (key, what) in [
-                (keys::CHECK, KekSealed::Check),
-                (keys::RECORDS_KEY, KekSealed::RecordsKey),
-            ] {
-                if let Some(v) = store.get_raw(key)? {
-                    c.put_raw(key.to_vec(), current.reseal(&next, what, &v)?);
-                }
-            }
-            store.apply(c)?;
-            store.flush_blocking()?;
+            let deks = reseal_all(&store, &current, &next)?;
             *current = Arc::new(next);
             Ok(deks)
         });
         rotated
             .await
             .map_err(|e| DomainError::internal("blocking pool", e))?
+    }
+
+    /// The master-key rotation of an installation no node runs on (etcd: every node stopped):
+    /// `old` must open the store's check value. Answers how many data keys were re-sealed.
+    pub fn rotate_master_key_offline(
+        store: &Store,
+        old: &MasterKey,
+        new: &MasterKey,
+    ) -> Result<usize, String> {
+        let current = Keyring::new(old);
+        match store.get_raw(keys::CHECK).map_err(|e| e.to_string())? {
+            Some(check) if current.verify_check_value(&check) => {}
+            Some(_) => return Err("the old master key does not open this installation".into()),
+            None => return Err("there is no installation here (no check value)".into()),
+        }
+        reseal_all(store, &current, &Keyring::new(new)).map_err(|e| e.to_string())
+    }
+
+    /// Wait for, and hold, `user`'s turn to create or join an organization on this node.
+    async fn joining(&self, user: UserId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.joining[(user.0 as usize) % JOINING_STRIPES]
+            .lock()
+            .await
     }
 
     /// Start a new data key version for an organization (see `org::rotation`).
@@ -258,11 +288,12 @@ impl Keynest {
 
     /// The key that seals kept answers, made on the first start that needs it.
     fn records_key(store: &Store, keyring: &Keyring) -> DomainResult<DataKey> {
+        // Taken before the read: another node's records key written after it refuses ours.
+        let mut c = store.changes();
         if let Some(sealed) = store.get_raw(keys::RECORDS_KEY)? {
             return keyring.open_records_key(&sealed);
         }
         let (sealed, key) = keyring.new_records_key()?;
-        let mut c = Changes::new();
         c.put_raw(keys::RECORDS_KEY.to_vec(), sealed);
         store.apply(c)?;
         store.flush_blocking()?;
@@ -365,6 +396,10 @@ impl Keynest {
             self.admit(msg.caller(), org, route)?;
         }
         let _in_flight = InFlight::enter("organization");
+        let _joining = match msg.joins() {
+            Some(user) => Some(self.joining(user).await),
+            None => None,
+        };
         if !self.store.is_shared() {
             return self.registry.get(org)?.send(msg).await?;
         }
@@ -569,26 +604,41 @@ impl Keynest {
     pub async fn create_org(&self, caller: Caller, input: NewOrg) -> DomainResult<OrgView> {
         let invalid = || DomainError::Unauthorized("Invalid token.".into());
         org::session_alive(&self.store, &caller)?;
-        if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
-            return self.ask(org::GetOrganization { caller, org }).await;
-        }
-        let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
-        org::room_for_organization(&self.store, &self.quotas, user.id)?;
-        let org = {
-            let mut c = Changes::new();
-            // Held until the new data key is applied (see `KeyringCell`).
-            let keyring = self.keyring.hold();
-            let org = org::new_org(
-                &self.store,
-                &keyring,
-                &mut c,
-                &user,
-                input,
-                caller.ip.clone(),
-            )?;
-            idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
-            self.store.apply(c)?;
-            org
+        let _joining = self.joining(caller.user).await;
+        let mut attempt = 0;
+        let org = loop {
+            // Etcd: read before the replay check and the count, so that the same request kept
+            // by another node, or another creation or join of this user there, after it
+            // refuses this change (they write the same kept-answer key, or `keys::joins`).
+            let mut c = self.store.changes();
+            if let Some(org) = idempotency::replay::<OrgId>(&self.store, &self.records, &caller)? {
+                return self.ask(org::GetOrganization { caller, org }).await;
+            }
+            let user = self.store.user(caller.user)?.ok_or_else(invalid)?;
+            let after = org::room_for_organization(&self.store, &self.quotas, user.id)?;
+            c.put(keys::joins(user.id), &after)?;
+            let made = {
+                // Held until the new data key is applied (see `KeyringCell`).
+                let keyring = self.keyring.hold();
+                let org = org::new_org(
+                    &self.store,
+                    &keyring,
+                    &mut c,
+                    &user,
+                    input.clone(),
+                    caller.ip.clone(),
+                )?;
+                idempotency::remember(&self.store, &self.records, &mut c, &caller, &org.id)?;
+                self.store.apply(c).map(|()| org)
+            };
+            match made {
+                Err(DomainError::Contended) if attempt + 1 < CONTENDED_RETRIES => {
+                    attempt += 1;
+                    metrics::counter!(CONTENDED).increment(1);
+                    self.store.barrier().await?;
+                }
+                other => break other?,
+            }
         };
         self.store.flush().await?;
         let msg = org::GetOrganization {
@@ -754,4 +804,54 @@ impl Keynest {
             items: Window::page(page).apply(all.into_iter()),
         }
     }
+}
+
+/// Seal every data key, the check value and the records key again by `next`, in one atomic
+/// batch made durable. On etcd the batch applies only if none of those keys changed since it
+/// was read (`Contended`); a data key another node adds meanwhile would stay sealed by the old
+/// key, which is why etcd nodes refuse this and it runs with every node stopped.
+fn reseal_all(store: &Store, current: &Keyring, next: &Keyring) -> DomainResult<usize> {
+    let mut c = store.changes();
+    let mut deks = 0;
+    for kv in store.scan_raw(&keys::all_deks()) {
+        let (k, v) = kv?;
+        let bad = || DomainError::Internal("bad data key id".into());
+        let org = OrgId(store::id_from(k.get(1..9).ok_or_else(bad)?)?);
+        let version = k
+            .get(9..)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(bad)?;
+        let sealed = current.reseal(next, KekSealed::DataKey(org, version), &v)?;
+        c.put_raw(k.to_vec(), sealed);
+        deks += 1;
+    }
+    for (key, what) in [
+        (keys::CHECK, KekSealed::Check),
+        (keys::RECORDS_KEY, KekSealed::RecordsKey),
+    ] {
+        if let Some(v) = store.get_raw(key)? {
+            c.put_raw(key.to_vec(), current.reseal(next, what, &v)?);
+        }
+    }
+    store.apply(c)?;
+    store.flush_blocking()?;
+    Ok(deks)
+}
+
+/// Run a first-start step `f` (it reads, and writes only what is missing), again after a wait
+/// for the store to catch up when another node's write refused its change (etcd).
+fn first_start<T>(store: &Store, mut f: impl FnMut() -> DomainResult<T>) -> DomainResult<T> {
+    for attempt in 0..CONTENDED_RETRIES {
+        match f() {
+            Err(DomainError::Contended) => {
+                metrics::counter!(CONTENDED).increment(1);
+                let pause = 1 + u64::from(rand_u8()) % (2u64 << attempt.min(5));
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+                store.barrier_blocking()?;
+            }
+            other => return other,
+        }
+    }
+    f()
 }

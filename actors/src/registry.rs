@@ -50,7 +50,7 @@ impl Registry {
             if addr.connected() {
                 let addr = addr.clone();
                 if let Some(r) = self.readers.get(&org).map(|r| r.clone()) {
-                    self.refresh_keys(org, &r)?;
+                    r.refresh_keys()?;
                 }
                 return Ok(addr);
             }
@@ -70,9 +70,10 @@ impl Registry {
             .or_insert_with(|| {
                 let records = self.records.clone();
                 OrgReader::new(org, self.store.clone(), deks, records, self.quotas)
+                    .with_master(self.keyring.clone())
             })
             .clone();
-        self.refresh_keys(org, &reader)?;
+        reader.refresh_keys()?;
         let rotating = self.store.contains(&keys::rotation(org))?;
         let entry = self.actors.entry(org).or_insert_with(|| {
             let arbiter = &self.arbiters[(org.0 as usize) % self.arbiters.len()];
@@ -87,30 +88,6 @@ impl Registry {
         Ok(entry.clone())
     }
 
-    /// Several nodes (etcd): another node may have rotated `org`'s data key since its reader
-    /// opened them. The versions in the store (a scan of the mirror) are compared with the
-    /// reader's, and the keys opened again when they differ.
-    fn refresh_keys(&self, org: OrgId, reader: &OrgReader) -> DomainResult<()> {
-        if !self.store.is_shared() {
-            return Ok(());
-        }
-        let stored = self
-            .store
-            .scan_keys(&keys::deks(org))
-            .map(|k| {
-                let k = k?;
-                k.as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| DomainError::Internal("bad data key id".into()))
-            })
-            .collect::<DomainResult<Vec<u32>>>()?;
-        if stored != reader.key_versions() {
-            reader.replace_keys(self.open_deks(org)?);
-        }
-        Ok(())
-    }
-
     /// Open `org`'s data keys from the store.
     fn open_deks(&self, org: OrgId) -> DomainResult<Vec<DataKey>> {
         // The keyring is held so that a master-key rotation does not re-seal them between the
@@ -120,12 +97,7 @@ impl Registry {
             .scan_entries(&keys::deks(org))
             .map(|kv| {
                 let (k, v) = kv?;
-                let version = u32::from_be_bytes(
-                    k.as_ref()
-                        .try_into()
-                        .map_err(|_| DomainError::Internal("bad data key id".into()))?,
-                );
-                keyring.open_data_key(org, version, &v)
+                keyring.open_data_key(org, crate::org::dek_version(&k)?, &v)
             })
             .collect()
     }
@@ -134,7 +106,7 @@ impl Registry {
     pub fn reader(&self, org: OrgId) -> DomainResult<OrgReader> {
         if let Some(r) = self.readers.get(&org) {
             let r = r.clone();
-            self.refresh_keys(org, &r)?;
+            r.refresh_keys()?;
             return Ok(r);
         }
         self.get(org)?;

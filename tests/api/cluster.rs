@@ -310,3 +310,149 @@ fn a_record_deleted_on_one_node_is_not_written_back_by_another() {
     let c = open();
     assert_eq!(c.get::<u64>(&key).expect("get"), None, "written back");
 }
+
+/// Two nodes on the shared etcd under one prefix and one master key, with `env` added.
+fn pair(env: &[(&str, &str)]) -> (TestServer, TestServer) {
+    let endpoint = etcd::shared().expect("etcd");
+    let prefix = format!("pair-{}-{}/", std::process::id(), rand_suffix());
+    let key = "3c".repeat(32);
+    let mut all = vec![
+        ("KEYNEST_STORE", "etcd"),
+        ("KEYNEST_ETCD_ENDPOINTS", endpoint),
+        ("KEYNEST_ETCD_PREFIX", prefix.as_str()),
+        ("KEYNEST_MASTER_KEY", key.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let a = TestServer::start_with_env(&all);
+    let b = TestServer::start_with_env(&all);
+    (a, b)
+}
+
+/// A prefix part no other test of this run uses.
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A session kept in use on one node is not idle on another: each node also counts the
+/// session's stored last use (recorded by whichever node saw it).
+#[test]
+fn a_session_used_on_one_node_is_not_idle_on_another() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[("KEYNEST_SESSION_IDLE_TIMEOUT", "2s")]);
+    let u = a.register("idle");
+    let t = u.token.as_str();
+    a.get("/api/auth/profile/", Some(t)).expect(200);
+    // Used on b only, for longer than the idle timeout.
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(400));
+        b.get("/api/auth/profile/", Some(t)).expect(200);
+    }
+    a.get("/api/auth/profile/", Some(t)).expect(200);
+    b.get("/api/auth/profile/", Some(t)).expect(200);
+    // Positive control: unused on both for longer than the timeout and its slack, refused.
+    std::thread::sleep(Duration::from_millis(3_000));
+    a.get("/api/auth/profile/", Some(t))
+        .expect_error(401, "not_authenticated");
+}
+
+/// The organizations-per-user quota holds with a user's creations and joins spread over two
+/// nodes at once (a count another node's change moves refuses the change: built again).
+#[test]
+fn the_organizations_quota_holds_across_nodes() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[("KEYNEST_MAX_ORGANIZATIONS_PER_USER", "3")]);
+    crate::quotas::racing_joins_stay_within_the_quota(&[a, b]);
+}
+
+/// Nodes started at the same moment on an empty prefix all start, on one installation: one
+/// node's first-start records (check value, records key, session policy) stand, the others
+/// read them. A kept answer sealed on one node replays on every other (one records key).
+#[test]
+fn nodes_started_together_on_an_empty_prefix_share_one_installation() {
+    let Some(endpoint) = etcd::shared() else {
+        return;
+    };
+    let prefix = format!("together-{}/", std::process::id());
+    let key = "4d".repeat(32);
+    let env = [
+        ("KEYNEST_STORE", "etcd"),
+        ("KEYNEST_ETCD_ENDPOINTS", endpoint),
+        ("KEYNEST_ETCD_PREFIX", prefix.as_str()),
+        ("KEYNEST_MASTER_KEY", key.as_str()),
+        ("KEYNEST_SESSION_IDLE_TIMEOUT", "1h"),
+    ];
+    let nodes: Vec<TestServer> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| TestServer::start_with_env(&env)))
+            .collect();
+        starting
+            .into_iter()
+            .map(|h| h.join().expect("a node did not start"))
+            .collect()
+    });
+    let u = nodes[0].register("together");
+    let t = Some(u.token.as_str());
+    let body = json!({"name": "kept"});
+    let first = nodes[0]
+        .try_post_keyed("/api/organizations/", t, "same-request", body.clone())
+        .expect("answer");
+    assert_eq!(first.status, 201, "{}", first.text);
+    for node in &nodes[1..] {
+        let again = node
+            .try_post_keyed("/api/organizations/", t, "same-request", body.clone())
+            .expect("answer");
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(
+            again.body["id"], first.body["id"],
+            "replayed, not made again"
+        );
+    }
+}
+
+/// The same request with one `Idempotency-Key` sent to two nodes at once applies once: both
+/// answers name the same variable, and the environment holds one per key.
+#[test]
+fn the_same_keyed_request_on_two_nodes_at_once_applies_once() {
+    if etcd::shared().is_none() {
+        return;
+    }
+    let (a, b) = pair(&[]);
+    let (u, _, e) = a.user_with_env("twice");
+    let t = Some(u.token.as_str());
+    for i in 0..10 {
+        let key = format!("twice-{i}");
+        let body = json!({"key": format!("K{i}"), "value": "v", "environment": e});
+        let ids: Vec<Value> = std::thread::scope(|scope| {
+            let sent: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|node| {
+                    let (key, body) = (key.clone(), body.clone());
+                    scope.spawn(move || {
+                        let r = node
+                            .try_post_keyed("/api/variables/", t, &key, body)
+                            .expect("answer");
+                        assert_eq!(r.status, 201, "{}", r.text);
+                        r.body["id"].clone()
+                    })
+                })
+                .collect();
+            sent.into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(ids[0], ids[1], "request {i} applied twice");
+    }
+    let list = a
+        .get(
+            &format!("/api/environments/{e}/variables/?page_size=100"),
+            t,
+        )
+        .expect(200);
+    assert_eq!(list["count"], 10);
+}

@@ -318,6 +318,15 @@ impl TestServer {
         Self::start_in(dir, &[])
     }
 
+    /// Start again, with `env`, on the data dir of a server that has stopped.
+    pub fn start_again_with_env(mut self, env: &[(&str, &str)]) -> TestServer {
+        let log = self.log.clone();
+        let log = move || log.lock().expect("log lock").clone();
+        wait_bounded(&mut self.child, EXIT_LIMIT, "server before a restart", &log);
+        let dir = self.dir.take().expect("dir");
+        Self::start_in(dir, env)
+    }
+
     /// Stop gracefully and start again on the same data dir with `env`.
     pub fn restart_with_env(mut self, env: &[(&str, &str)]) -> TestServer {
         assert!(self.terminate().success(), "graceful stop exits 0");

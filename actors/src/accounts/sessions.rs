@@ -33,6 +33,15 @@ pub fn prepare(store: &Store, policy: SessionPolicy) -> DomainResult<()> {
     let mut changed = false;
     let stored: Option<SessionPolicy> = store.get(keys::SESSION_POLICY)?;
     if stored.unwrap_or_default() != policy {
+        if store.is_shared() && stored.is_some() {
+            // Several nodes share one stored policy (read by the organization actors): the
+            // last node started wins, so nodes run with different settings disagree.
+            log::warn!(
+                "the session policy stored by another node differs from this node's \
+                 (KEYNEST_SESSION_IDLE_TIMEOUT / KEYNEST_SESSION_MAX_AGE); this node's replaces \
+                 it: give every node the same settings"
+            );
+        }
         if policy.is_off() {
             changes.del(keys::SESSION_POLICY.to_vec());
         } else {
@@ -120,6 +129,9 @@ fn end(changes: &mut Changes, hash: &TokenHash, s: &SessionRecord) {
 /// Sessions ended per batch by the sweep: each batch is one durable change of the accounts
 /// actor, so a login waits behind at most this many deletions.
 const SWEEP_BATCH: usize = 256;
+
+/// How many times a session's use is merged again with another node's record of it.
+const RECORD_USE_TRIES: usize = 8;
 
 /// Delete every session that has outlived the policy, in batches of `SWEEP_BATCH`. Candidates
 /// are found here, reading the store off the actor; the actor judges each again, with the cache's
@@ -331,15 +343,25 @@ impl AccountsActor {
 
     fn record_use(&self, msg: RecordUse) -> DomainResult<()> {
         let key = keys::session(&msg.hash);
-        // Only a session still there: on the actor, so never one ended a moment ago.
-        if let Some(mut s) = self.store.get::<SessionRecord>(&key)? {
-            if s.last_used_at < msg.at {
-                s.last_used_at = msg.at;
-                s.last_used_ip = msg.ip;
-                self.store.put_volatile(&key, &s)?;
+        // Several nodes: another node recording a use of the same session at the same moment
+        // refuses this write (`Contended`); it is merged again with what that node wrote, so
+        // that the later use is kept whichever node saw it.
+        for _ in 0..RECORD_USE_TRIES {
+            // Only a session still there: on the actor, so never one ended a moment ago.
+            let Some(mut s) = self.store.get::<SessionRecord>(&key)? else {
+                return Ok(());
+            };
+            if s.last_used_at >= msg.at {
+                return Ok(());
+            }
+            s.last_used_at = msg.at;
+            s.last_used_ip = msg.ip.clone();
+            match self.store.put_volatile(&key, &s) {
+                Err(DomainError::Contended) => continue,
+                other => return other,
             }
         }
-        Ok(())
+        Err(DomainError::Contended)
     }
 }
 

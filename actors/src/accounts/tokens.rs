@@ -79,12 +79,19 @@ impl Tokens {
         if let Some(live) = self.cache.get(&hash) {
             // Several nodes (etcd): another node may have ended the session. The store here is
             // this node's mirror, current up to the request's read barrier: one look-up in memory.
-            if self.store.is_shared() && !self.store.contains(&keys::session(&hash))? {
-                drop(live);
-                self.cache.remove(&hash);
-                return Ok(None);
+            // Its stored last use also counts: uses on other nodes (see `elsewhere`).
+            let mut stored = None;
+            if self.store.is_shared() {
+                match self.store.get::<SessionRecord>(&keys::session(&hash))? {
+                    Some(s) => stored = Some(s.last_used_at),
+                    None => {
+                        drop(live);
+                        self.cache.remove(&hash);
+                        return Ok(None);
+                    }
+                }
             }
-            return self.use_session(&hash, &live, now, ip).map(Some);
+            return self.use_session(&hash, &live, stored, now, ip).map(Some);
         }
         // The store is read while the entry is locked, and every ending deletes from the store
         // before the cache: an ended session can never be put back by a racing reader.
@@ -95,20 +102,33 @@ impl Tokens {
                 None => return Ok(None),
             },
         };
-        self.use_session(&hash, &live, now, ip).map(Some)
+        self.use_session(&hash, &live, None, now, ip).map(Some)
+    }
+
+    /// Several nodes (etcd): the latest use of a session on any node, as far as its stored
+    /// `last_used_at` can tell. Another node records a use only every `record_every`, so its
+    /// latest use may be up to that much later than the stored one: the idle clock is read
+    /// that much later (a session idles out at most `record_every` late, never early).
+    /// On sled, where this process sees every use, nothing (the earliest time).
+    fn elsewhere(&self, stored: Option<Ts>) -> Ts {
+        match stored {
+            Some(at) if self.store.is_shared() => {
+                Ts(at.0.saturating_add(self.policy.record_every()))
+            }
+            _ => Ts(i64::MIN),
+        }
     }
 
     fn use_session(
         &self,
         hash: &TokenHash,
         live: &Live,
+        stored: Option<Ts>,
         now: Ts,
         ip: Option<&str>,
     ) -> DomainResult<(UserId, TokenHash)> {
-        if self
-            .policy
-            .expired(live.created_at, Ts(live.used.load(Relaxed)), now)
-        {
+        let used = Ts(live.used.load(Relaxed)).max(self.elsewhere(stored));
+        if self.policy.expired(live.created_at, used, now) {
             return Err(DomainError::Unauthorized(SESSION_EXPIRED.into()));
         }
         if self.policy.idle_timeout.is_some() {
@@ -134,11 +154,14 @@ impl Tokens {
     }
 
     /// Whether the session `s` of `hash` has outlived the policy at `now`, judged with the
-    /// latest use this process has seen (which the stored record may not show yet).
+    /// latest use this process has seen (which the stored record may not show yet) and, with
+    /// several nodes, the stored one plus the recording slack (see `elsewhere`).
     pub(super) fn outlived(&self, hash: &TokenHash, s: &SessionRecord, now: Ts) -> bool {
-        let used = self.cache.get(hash).map_or(s.last_used_at, |l| {
-            Ts(l.used.load(Relaxed)).max(s.last_used_at)
-        });
+        let stored = s.last_used_at.max(self.elsewhere(Some(s.last_used_at)));
+        let used = self
+            .cache
+            .get(hash)
+            .map_or(stored, |l| Ts(l.used.load(Relaxed)).max(stored));
         self.policy.expired(s.created_at, used, now)
     }
 

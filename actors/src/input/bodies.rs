@@ -28,7 +28,7 @@ impl NamePatch {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewOrg {
     pub name: String,
     pub description: String,

@@ -98,7 +98,22 @@ macro_rules! routed_to_invitee {
     };
 }
 
-routed_to_invitee!(GetReceivedInvitation, AcceptInvitation, DeclineInvitation);
+routed_to_invitee!(GetReceivedInvitation, DeclineInvitation);
+
+impl super::Routed for AcceptInvitation {
+    fn route(&self) -> super::Route {
+        super::Route::Org(self.org)
+    }
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+    fn members_only(&self) -> bool {
+        false
+    }
+    fn joins(&self) -> Option<UserId> {
+        Some(self.caller.user)
+    }
+}
 
 /// The user an invitation would be for: the caller's own account, asked for with a login token
 /// that still exists. A service token never answers invitations, whoever created it.
@@ -303,7 +318,8 @@ impl Handler<AcceptInvitation> for OrgActor {
                     "You are a member of this organization already.",
                 ));
             }
-            super::room_for_organization(tx.r.store(), tx.r.quotas(), user.id)?;
+            let after = super::room_for_organization(tx.r.store(), tx.r.quotas(), user.id)?;
+            tx.put(keys::joins(user.id), &after)?;
             let m = Membership {
                 role: inv.role,
                 joined_at: Ts::now(),

@@ -38,6 +38,7 @@ pub use members::*;
 pub use organization::*;
 pub use projects::*;
 pub use quotas::{room_for_organization, Quotas};
+pub(crate) use reader::dek_version;
 pub use reader::OrgReader;
 pub use rotation::*;
 pub use service_tokens::*;
@@ -211,6 +212,10 @@ impl OrgActor {
         F: FnOnce(&mut Tx) -> DomainResult<(T, Event)>,
     {
         let store = self.reader.store().clone();
+        // Taken before the replay check: the same request kept by another node after it
+        // refuses this change (the kept answer's key is written by both), which is built again
+        // and then replays that answer.
+        let changes = store.changes();
         let replayed = self
             .read()
             .and_then(|r| idempotency::replay::<T>(r.store(), r.records_key(), caller));
@@ -220,9 +225,12 @@ impl OrgActor {
             Err(e) => return Box::pin(fut::ready(Err(e))),
         }
         let built = self.read().and_then(|r| {
+            // Several nodes: seal with the data keys as of the revision the change is built on
+            // (another node may have rotated them since this message was sent).
+            r.refresh_keys()?;
             let mut tx = Tx {
                 r,
-                changes: r.store().changes(),
+                changes,
                 counts: Default::default(),
                 touched: Default::default(),
                 dropped: Default::default(),
@@ -308,6 +316,11 @@ pub trait Routed {
     /// Whether only members (or the organization's own service tokens) may send it.
     fn members_only(&self) -> bool {
         true
+    }
+    /// The user it makes a member of one more organization (accepting an invitation): the
+    /// facade runs it after that user's other joins and creations (see `Keynest::joining`).
+    fn joins(&self) -> Option<UserId> {
+        None
     }
 }
 

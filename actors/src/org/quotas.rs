@@ -67,17 +67,20 @@ impl Tx<'_> {
     }
 }
 
-/// Before `user` joins or creates another organization.
+/// Before `user` joins or creates another organization: the count of their organizations
+/// once they have. The change that adds the membership must also write it to `keys::joins`
+/// (see there), and be built on a read revision taken before this count (`Store::changes`).
 pub fn room_for_organization(
     store: &crate::store::Store,
     quotas: &Quotas,
     user: UserId,
-) -> DomainResult<()> {
+) -> DomainResult<u64> {
     let max = quotas.organizations_per_user;
-    if store.orgs_of(user)?.len() as u64 >= max {
+    let now = store.orgs_of(user)?.len() as u64;
+    if now >= max {
         return Err(exceeded(format!(
             "A user may belong to at most {max} organizations."
         )));
     }
-    Ok(())
+    Ok(now + 1)
 }

@@ -7,7 +7,7 @@
 //! just before it.
 
 use super::views::Names;
-use crate::crypto::{key_version, DataKey, ValueSlot};
+use crate::crypto::{key_version, DataKey, KeyringCell, ValueSlot};
 use crate::error::{DomainError, DomainResult};
 use crate::model::*;
 use crate::page::{PageRequest, Paged, Window};
@@ -30,6 +30,8 @@ pub struct OrgReader {
     /// Seals the answers kept for `Idempotency-Key` retries (see `idempotency`).
     records: Arc<DataKey>,
     quotas: super::Quotas,
+    /// Several nodes (etcd): the master keyring, to open data keys another node added.
+    master: Option<Arc<KeyringCell>>,
 }
 
 impl OrgReader {
@@ -50,7 +52,50 @@ impl OrgReader {
             ))),
             records,
             quotas,
+            master: None,
         }
+    }
+
+    /// Let this reader open the organization's data keys again from the store, when another
+    /// node rotated them (see `refresh_keys`).
+    pub(crate) fn with_master(mut self, master: Arc<KeyringCell>) -> Self {
+        self.master = Some(master);
+        self
+    }
+
+    /// Several nodes (etcd): another node may have rotated the organization's data key since
+    /// this reader opened them. The versions in the store (the mirror) are compared with the
+    /// reader's, and the keys opened again when they differ. A change calls this right after it
+    /// takes its read revision, so that it seals with the keys as of that revision (an older
+    /// key may have been deleted by then, and a value sealed by it would never open again).
+    pub(crate) fn refresh_keys(&self) -> DomainResult<()> {
+        let Some(master) = &self.master else {
+            return Ok(());
+        };
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let stored = self
+            .store
+            .scan_keys(&keys::deks(self.id))
+            .map(|k| dek_version(&k?))
+            .collect::<DomainResult<Vec<u32>>>()?;
+        if stored == self.key_versions() {
+            return Ok(());
+        }
+        // The keyring is held so that a master-key rotation does not re-seal them between the
+        // read and the open.
+        let keyring = master.hold();
+        let deks = self
+            .store
+            .scan_entries(&keys::deks(self.id))
+            .map(|kv| {
+                let (k, v) = kv?;
+                keyring.open_data_key(self.id, dek_version(&k)?, &v)
+            })
+            .collect::<DomainResult<Vec<DataKey>>>()?;
+        self.replace_keys(deks);
+        Ok(())
     }
 
     pub(crate) fn quotas(&self) -> &super::Quotas {
@@ -252,8 +297,21 @@ impl OrgReader {
         let key = self.keys().get(&version).cloned().ok_or_else(|| {
             DomainError::Internal(format!("org {} has no data key v{version}", self.id))
         })?;
+        // Several nodes: a key another node has deleted (its rotation finished) must never seal
+        // a value, which could then never be opened. The change is refused and built again on
+        // fresh data (with the keys as they are then).
+        if self.store.is_shared() && !self.store.contains(&keys::dek(self.id, version))? {
+            return Err(DomainError::Contended);
+        }
         key.seal(Self::slot(v), value.expose())
     }
+}
+
+/// The version in a data key's store key (the part after the organization's prefix).
+pub(crate) fn dek_version(k: &[u8]) -> DomainResult<u32> {
+    k.try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| DomainError::Internal("bad data key id".into()))
 }
 
 /// A record stored under a key that is not its own: the data directory was edited (or a bug put

@@ -46,7 +46,12 @@ pub fn authenticate(
     }
     if rec.last_used.is_none_or(|t| now.0 - t.0 > 60_000_000) {
         rec.last_used = Some(now);
-        store.put_volatile(&key, &rec)?;
+        match store.put_volatile(&key, &rec) {
+            // Another node recorded a use (or changed the token) at the same moment: its
+            // record stands, within the same minute as this one.
+            Err(DomainError::Contended) => {}
+            other => other?,
+        }
     }
     let grant = ServiceGrant {
         token: rec.id,

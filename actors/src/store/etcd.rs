@@ -176,8 +176,30 @@ impl Etcd {
                 _ => break,
             }
         }
-        *self.mirror.write().unwrap_or_else(|p| p.into_inner()) = map;
+        // A reload (a broken or compacted watch) may skip events: every key whose record
+        // differs from the copy it replaces is announced, as the watch would have.
+        let changed: Vec<Vec<u8>> = {
+            let mut mirror = self.mirror.write().unwrap_or_else(|p| p.into_inner());
+            let old = std::mem::replace(&mut *mirror, map);
+            match self.on_change.get() {
+                None => Vec::new(),
+                Some(_) => {
+                    let mut changed: Vec<Vec<u8>> = mirror
+                        .iter()
+                        .filter(|(k, (_, r))| old.get(*k).map(|(_, o)| o) != Some(r))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    changed.extend(old.into_keys().filter(|k| !mirror.contains_key(k)));
+                    changed
+                }
+            }
+        };
         self.set_applied(rev);
+        if let Some(f) = self.on_change.get() {
+            for k in &changed {
+                f(k);
+            }
+        }
         Ok(rev)
     }
 
@@ -221,8 +243,11 @@ impl Etcd {
             .max_decoding_message_size(MAX_MESSAGE);
         let opts = WatchOptions::new()
             .with_prefix()
-            .with_start_revision(rev + 1)
-            .with_progress_notify();
+            .with_start_revision(rev + 1);
+        // No progress notifications: on etcd 3.4 their revision can run ahead of events still
+        // on their way (etcd #15220), which would mark writes applied that the mirror lacks.
+        // Every write of an installation moves its marker key, so its events alone carry the
+        // revision of every write a barrier can wait for.
         let mut stream = retrying(|| {
             let (mut wc, opts, prefix) = (wc.clone(), opts.clone(), self.prefix.clone());
             async move { wc.watch(prefix, Some(opts)).await }
@@ -252,12 +277,6 @@ impl Etcd {
                     }
                     changed.push(k.to_vec());
                 }
-            }
-            if resp.events().is_empty() && !resp.created() {
-                // A progress notification (sent only to a watcher that has caught up):
-                // everything up to its revision has been sent. The answer to the watch's
-                // creation is not one: events before its revision may still be on their way.
-                top = resp.header().map_or(0, |h| h.revision());
             }
             self.set_applied(top);
             if let Some(f) = self.on_change.get() {
@@ -320,13 +339,20 @@ impl Etcd {
         let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let mut rx = self.fetched.subscribe();
         self.wanted.notify_one();
-        let fetched = tokio::time::timeout(WAIT, rx.wait_for(|(t, _)| *t >= ticket)).await;
-        let rev = match fetched {
+        // The borrow of the answer ends here (it is not `Send`).
+        let rev = match tokio::time::timeout(WAIT, rx.wait_for(|(t, _)| *t >= ticket)).await {
             Ok(Ok(got)) => got.1.clone(),
             _ => Err("no answer from etcd in time".to_string()),
         };
         let rev = rev.map_err(|e| unavailable(e, false))?;
         self.wait_applied(rev).await
+    }
+
+    /// As `barrier`, from a thread outside the etcd runtime (a start, before anything is served).
+    pub fn barrier_blocking(self: &Arc<Self>) -> DomainResult<()> {
+        let me = self.clone();
+        self.call(async move { me.barrier().await })
+            .unwrap_or_else(|| Err(unavailable("the etcd runtime has stopped", false)))
     }
 
     /// One linearizable read per round, covering every ticket taken before the round began.
@@ -434,9 +460,10 @@ impl Etcd {
         Ok(())
     }
 
-    /// Bookkeeping that may be lost (a session's or service token's last use): overwrite `key`
-    /// only if it still is what this node's copy holds. A record another node deleted or
-    /// changed meanwhile is left alone, so a revoked session is never written back.
+    /// Bookkeeping (a session's or service token's last use): overwrite `key` only if it still
+    /// is what this node's copy holds. A record another node deleted or changed meanwhile is
+    /// left alone, so a revoked session is never written back: `Contended`, once this node's
+    /// copy holds what the other node wrote, so that the caller can read it and merge again.
     pub fn put_if_unchanged(self: &Arc<Self>, key: &[u8], value: Vec<u8>) -> DomainResult<()> {
         let seen = {
             let map = self.mirror.read().unwrap_or_else(|p| p.into_inner());
@@ -453,9 +480,11 @@ impl Etcd {
                 rev,
             )])
             .and_then(vec![
-                TxnOp::put(full, value, None),
+                TxnOp::put(full.clone(), value, None),
                 TxnOp::put(self.marker.clone(), Vec::new(), None),
-            ]);
+            ])
+            // Refused: the marker's revision, which every write moves, covers what beat us.
+            .or_else(vec![TxnOp::get(self.marker.clone(), None)]);
         let kv = self.kv();
         let sent = self
             .call(retrying(move || {
@@ -463,10 +492,23 @@ impl Etcd {
                 async move { kv.txn(txn).await }
             }))
             .ok_or_else(|| unavailable("the etcd runtime has stopped", false))?;
-        match settle(sent) {
-            Ok(rev) => self.wait_applied_blocking(rev),
-            Err(DomainError::Contended) => Ok(()),
-            Err(e) => Err(e),
+        match sent {
+            Ok(resp) if !resp.succeeded() => {
+                let rev = resp
+                    .op_responses()
+                    .into_iter()
+                    .find_map(|op| match op {
+                        etcd_client::TxnOpResponse::Get(g) => {
+                            g.kvs().first().map(|kv| kv.mod_revision())
+                        }
+                        _ => None,
+                    })
+                    .or_else(|| resp.header().map(|h| h.revision()))
+                    .unwrap_or(0);
+                self.wait_applied_blocking(rev)?;
+                Err(DomainError::Contended)
+            }
+            sent => self.wait_applied_blocking(settle(sent)?),
         }
     }
 

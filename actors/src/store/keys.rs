@@ -31,6 +31,7 @@
 //! m/rotation/<org>      KeyRotation: an organization's data-key rotation in progress
 //! i <org><invitation>   Invitation (an organization's invitations, pending or expired)
 //! I <len><lower email><org><invitation>  -> () (the invitations addressed to an email)
+//! J <user>              -> u64 (the user's organizations after their last creation or join)
 //! ```
 //!
 //! `I` lets an invitee's listing read only their own invitations (one prefix scan under their
@@ -120,6 +121,12 @@ pub fn user_org(u: UserId, o: OrgId) -> Vec<u8> {
 }
 pub fn user_orgs(u: UserId) -> Vec<u8> {
     k(b'U', &[&u.be()])
+}
+/// Moved by every change that makes a user a member of one more organization (creating or
+/// joining one), so that on etcd two such changes of one user built on the same count never
+/// both apply: the organizations-per-user quota holds across nodes.
+pub fn joins(u: UserId) -> Vec<u8> {
+    k(b'J', &[&u.be()])
 }
 pub fn loc<R: super::Located>(r: R) -> Vec<u8> {
     k(b'l', &[&[R::TAG], &r.raw().to_be_bytes()])

@@ -279,6 +279,14 @@ impl Store {
         }
     }
 
+    /// As `barrier`, blocking (for the start, outside any runtime).
+    pub fn barrier_blocking(&self) -> DomainResult<()> {
+        match &self.backend {
+            Backend::Sled { .. } => Ok(()),
+            Backend::Etcd(e) => e.barrier_blocking(),
+        }
+    }
+
     /// Apply `changes` and make them durable: on sled `apply` then `flush` (group commit), on
     /// etcd one transaction awaited without holding a thread.
     pub async fn apply_durable(&self, mut changes: Changes) -> DomainResult<()> {

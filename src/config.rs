@@ -106,18 +106,37 @@ pub struct ServeArgs {
     /// (several stateless nodes sharing an etcd cluster: see "Running several nodes").
     #[arg(long, env = "KEYNEST_STORE", default_value = "sled", value_parser = ["sled", "etcd"])]
     pub store: String,
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
+}
+
+/// Where an etcd installation is: `serve`, `restore` and `rotate-master-key` take the same two
+/// settings.
+#[derive(Debug, Clone, Args)]
+pub struct EtcdArgs {
     /// etcd client URLs, comma-separated (with `--store etcd`).
     #[arg(
-        long,
+        long = "etcd-endpoints",
         env = "KEYNEST_ETCD_ENDPOINTS",
         value_delimiter = ',',
         default_value = "http://127.0.0.1:2379"
     )]
-    pub etcd_endpoints: Vec<String>,
+    pub endpoints: Vec<String>,
     /// The etcd key prefix this installation's records live under (several installations may
     /// share one etcd cluster under different prefixes).
-    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
-    pub etcd_prefix: String,
+    #[arg(
+        long = "etcd-prefix",
+        env = "KEYNEST_ETCD_PREFIX",
+        default_value = "keynest/"
+    )]
+    pub prefix: String,
+}
+
+impl EtcdArgs {
+    pub fn open(&self) -> Result<keynest_actors::store::Store, String> {
+        keynest_actors::store::Store::open_etcd(&self.endpoints, &self.prefix)
+            .map_err(|e| e.to_string())
+    }
 }
 
 const MASTER_KEY_VAR: &str = "KEYNEST_MASTER_KEY";
@@ -215,23 +234,23 @@ impl ServeArgs {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
+    /// The store these settings name.
+    pub fn store_location(&self) -> keynest_actors::store::Location {
+        match self.store.as_str() {
+            "etcd" => keynest_actors::store::Location::Etcd {
+                endpoints: self.etcd.endpoints.clone(),
+                prefix: self.etcd.prefix.clone(),
+            },
+            _ => keynest_actors::store::Location::Sled,
+        }
+    }
+
     /// The master key: `KEYNEST_MASTER_KEY`, else the key file, else `<data-dir>/master.key`,
     /// created (0600) on the first start of an empty data dir. A data dir that already holds a
     /// store but no key is refused rather than given a new key that could not open it.
     ///
     /// `KEYNEST_MASTER_KEY` is taken out of the environment as it is read (see `forget_env`),
     /// and every copy of its text is zeroized. A key file that others may read is warned about.
-    /// The store these settings name.
-    pub fn store_location(&self) -> keynest_actors::store::Location {
-        match self.store.as_str() {
-            "etcd" => keynest_actors::store::Location::Etcd {
-                endpoints: self.etcd_endpoints.clone(),
-                prefix: self.etcd_prefix.clone(),
-            },
-            _ => keynest_actors::store::Location::Sled,
-        }
-    }
-
     pub fn master_key(&self) -> Result<MasterKey, String> {
         if let Some(raw) = std::env::var_os(MASTER_KEY_VAR) {
             forget_env(MASTER_KEY_VAR);

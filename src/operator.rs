@@ -207,15 +207,8 @@ pub struct RotateMasterKeyArgs {
     /// KEYNEST_MASTER_KEY).
     #[arg(long)]
     pub master_key_file: Option<PathBuf>,
-    #[arg(
-        long,
-        env = "KEYNEST_ETCD_ENDPOINTS",
-        value_delimiter = ',',
-        default_value = "http://127.0.0.1:2379"
-    )]
-    pub etcd_endpoints: Vec<String>,
-    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
-    pub etcd_prefix: String,
+    #[command(flatten)]
+    pub etcd: crate::config::EtcdArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -234,15 +227,8 @@ pub struct RestoreArgs {
     /// receives master.key); `sled` (default) into the data dir.
     #[arg(long, env = "KEYNEST_STORE", default_value = "sled", value_parser = ["sled", "etcd"])]
     pub store: String,
-    #[arg(
-        long,
-        env = "KEYNEST_ETCD_ENDPOINTS",
-        value_delimiter = ',',
-        default_value = "http://127.0.0.1:2379"
-    )]
-    pub etcd_endpoints: Vec<String>,
-    #[arg(long, env = "KEYNEST_ETCD_PREFIX", default_value = "keynest/")]
-    pub etcd_prefix: String,
+    #[command(flatten)]
+    pub etcd: crate::config::EtcdArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -420,8 +406,7 @@ fn rotate_etcd_offline(args: &RotateMasterKeyArgs) -> Result<(), String> {
         std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
     );
     let new = MasterKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let store = keynest_actors::store::Store::open_etcd(&args.etcd_endpoints, &args.etcd_prefix)
-        .map_err(|e| e.to_string())?;
+    let store = args.etcd.open()?;
     let data_keys = Keynest::rotate_master_key_offline(&store, &old, &new)?;
     println!("master key rotated: {data_keys} data keys re-sealed");
     println!(
@@ -476,7 +461,7 @@ pub fn run_restore(args: RestoreArgs) -> Result<(), String> {
     let input = std::io::BufReader::new(file);
     let restored = match args.store.as_str() {
         "etcd" => keynest_actors::backup::restore_to(input, &keyring, || {
-            keynest_actors::store::Store::open_etcd(&args.etcd_endpoints, &args.etcd_prefix)
+            keynest_actors::store::Store::open_etcd(&args.etcd.endpoints, &args.etcd.prefix)
         }),
         _ => keynest_actors::backup::restore(input, &keyring, &args.data_dir),
     };

@@ -66,23 +66,7 @@ node() {
 
 # seed BASE -> prints "TOKEN ENV_ID": one user, one environment of 20 variables
 seed() {
-  python3 - "$1" <<'PY'
-import json, sys, urllib.request
-B = sys.argv[1]
-def call(method, path, body=None, token=None):
-    req = urllib.request.Request(B + path, method=method, data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Content-Type", "application/json")
-    if token: req.add_header("Authorization", "Token " + token)
-    return json.load(urllib.request.urlopen(req))
-r = call("POST", "/api/auth/register/", {"username": "load", "email": "load@example.com",
-         "password": "load test password", "confirm_password": "load test password"})
-t, org = r["token"], r["organization"]["id"]
-p = call("POST", "/api/projects/", {"name": "load", "organization": org}, t)["id"]
-e = call("POST", "/api/environments/", {"name": "production", "project": p}, t)["id"]
-for i in range(20):
-    call("POST", "/api/variables/", {"key": f"KEY_{i:02}", "value": f"postgresql://user:secret{i}@db-{i}.internal:5432/app", "environment": e}, t)
-print(t, e)
-PY
+  python3 scripts/seed20.py "$1" | cut -d" " -f1,2
 }
 
 # measure LABEL LUA PATH BASE... : wrk against each base at once, CONNS split between them

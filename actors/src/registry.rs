@@ -60,9 +60,8 @@ impl Registry {
             return Err(DomainError::NotFound("organization"));
         }
         // Open the data keys here, so that a store that cannot be read fails this request
-        // instead of starting an actor that cannot work. The keyring is held so that a master-key
-        // rotation does not re-seal them between the read and the open.
-        let deks = self.open_deks(org)?;
+        // instead of starting an actor that cannot work.
+        let deks = crate::org::open_deks(&self.store, &self.keyring, org)?;
         // The reader goes in first: whoever finds the actor can then always find the reader.
         let reader = self
             .readers
@@ -86,20 +85,6 @@ impl Registry {
             addr
         });
         Ok(entry.clone())
-    }
-
-    /// Open `org`'s data keys from the store.
-    fn open_deks(&self, org: OrgId) -> DomainResult<Vec<DataKey>> {
-        // The keyring is held so that a master-key rotation does not re-seal them between the
-        // read and the open.
-        let keyring = self.keyring.hold();
-        self.store
-            .scan_entries(&keys::deks(org))
-            .map(|kv| {
-                let (k, v) = kv?;
-                keyring.open_data_key(org, crate::org::dek_version(&k)?, &v)
-            })
-            .collect()
     }
 
     /// The read side of `org`, for reads on the caller's thread (started with its actor).

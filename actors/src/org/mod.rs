@@ -38,7 +38,7 @@ pub use members::*;
 pub use organization::*;
 pub use projects::*;
 pub use quotas::{room_for_organization, Quotas};
-pub(crate) use reader::dek_version;
+pub(crate) use reader::open_deks;
 pub use reader::OrgReader;
 pub use rotation::*;
 pub use service_tokens::*;

@@ -83,18 +83,7 @@ impl OrgReader {
         if stored == self.key_versions() {
             return Ok(());
         }
-        // The keyring is held so that a master-key rotation does not re-seal them between the
-        // read and the open.
-        let keyring = master.hold();
-        let deks = self
-            .store
-            .scan_entries(&keys::deks(self.id))
-            .map(|kv| {
-                let (k, v) = kv?;
-                keyring.open_data_key(self.id, dek_version(&k)?, &v)
-            })
-            .collect::<DomainResult<Vec<DataKey>>>()?;
-        self.replace_keys(deks);
+        self.replace_keys(open_deks(&self.store, master, self.id)?);
         Ok(())
     }
 
@@ -321,4 +310,21 @@ pub(crate) fn misplaced(what: String) -> DomainError {
         "the stored record of {what} names another place; refusing to open it (was the data \
          directory edited?)"
     ))
+}
+
+/// `org`'s data keys, opened from the store. The keyring is held so that a master-key rotation
+/// does not re-seal them between the read and the open.
+pub(crate) fn open_deks(
+    store: &Store,
+    master: &KeyringCell,
+    org: OrgId,
+) -> DomainResult<Vec<DataKey>> {
+    let keyring = master.hold();
+    store
+        .scan_entries(&keys::deks(org))
+        .map(|kv| {
+            let (k, v) = kv?;
+            keyring.open_data_key(org, dek_version(&k)?, &v)
+        })
+        .collect()
 }

@@ -421,19 +421,9 @@ impl Etcd {
         seen: i64,
         fence: Option<&Fence>,
     ) -> DomainResult<()> {
-        let txn = self.txn(&ops, seen, fence);
-        let kv = self.kv();
-        let started = std::time::Instant::now();
-        let sent = self
-            .call(retrying(move || {
-                let (mut kv, txn) = (kv.clone(), txn.clone());
-                async move { kv.txn(txn).await }
-            }))
-            .ok_or_else(|| unavailable("the etcd runtime has stopped", true))?;
-        let rev = settle(sent)?;
-        self.wait_applied_blocking(rev)?;
-        committed(started);
-        Ok(())
+        let (node, fence) = (self.clone(), fence.cloned());
+        self.call(async move { node.apply(ops, seen, fence.as_ref()).await })
+            .ok_or_else(|| unavailable("the etcd runtime has stopped", true))?
     }
 
     /// As `apply_blocking`, awaited.

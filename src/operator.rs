@@ -270,25 +270,16 @@ pub fn run_migrate(args: MigrateArgs) -> Result<(), String> {
     };
     let (from, to) = (open(&args.from, false)?, open(&args.to, true)?);
     let started = std::time::Instant::now();
-    let done = keynest_actors::migrate::migrate(&from, &to).map_err(|e| match e {
-        keynest_actors::error::DomainError::Invalid(f) => {
-            f.0.values()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-        other => other.to_string(),
-    })?;
+    let done = keynest_actors::migrate::migrate(&from, &to).map_err(operator_message)?;
     for (group, t) in &done.tallies {
         println!(
             "{group:<16} {:>10} records  sha256 {}",
             t.records,
-            hex(&t.sha256)
+            hex::encode(t.sha256)
         );
     }
     println!(
-        "migrated {} records from {} to {} in {:.1} s; verified: every count and checksum above          matches on both sides. Start the servers on the new store with the same master key.",
+        "migrated {} records from {} to {} in {:.1} s; verified: every count and checksum above matches on both sides. Start the servers on the new store with the same master key.",
         done.records,
         args.from,
         args.to,
@@ -297,8 +288,18 @@ pub fn run_migrate(args: MigrateArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A refusal for the operator's terminal: a validation error's messages, else the error.
+fn operator_message(e: DomainError) -> String {
+    match e {
+        DomainError::Invalid(f) => {
+            f.0.values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// One request over the admin socket; the answer's status and body.
@@ -465,16 +466,7 @@ pub fn run_restore(args: RestoreArgs) -> Result<(), String> {
         }),
         _ => keynest_actors::backup::restore(input, &keyring, &args.data_dir),
     };
-    let summary = restored.map_err(|e| match e {
-        keynest_actors::error::DomainError::Invalid(f) => {
-            f.0.values()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-        other => other.to_string(),
-    })?;
+    let summary = restored.map_err(operator_message)?;
     if let Some(text) = key_file {
         let path = args.data_dir.join("master.key");
         keynest_actors::crypto::write_private(
